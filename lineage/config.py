@@ -1,0 +1,68 @@
+"""Project configuration: `[tool.lineage]` in pyproject.toml, or a `lineage.toml` file.
+
+Found by walking up from the current directory; in one folder `lineage.toml` wins over
+pyproject.toml. Relative paths in the file are relative to the file's folder.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lineage.exceptions import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class Config:
+    # The file the settings came from; None when no file was found.
+    path: Path | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def resolve_path(self, value: str) -> str:
+        """A path from the file, made absolute against the file's folder."""
+        path = Path(value).expanduser()
+        return str(path if path.is_absolute() else (self.root / path))
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML ({exc})", where=str(path), fix="fix the syntax at that line") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config ({exc.strerror})", where=str(path)) from None
+
+
+def find_config(start: Path | None = None) -> Config:
+    """The nearest configuration at or above `start` (default: the current directory)."""
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        own = candidate / "lineage.toml"
+        if own.is_file():
+            data = load_toml(own)
+            # A lineage.toml may hold the settings at top level or under [tool.lineage].
+            return Config(own, data.get("tool", {}).get("lineage", data))
+        pyproject = candidate / "pyproject.toml"
+        if pyproject.is_file():
+            data = load_toml(pyproject)
+            section = data.get("tool", {}).get("lineage")
+            if section is not None:
+                if not isinstance(section, dict):
+                    raise ConfigError("[tool.lineage] must be a table", where=str(pyproject))
+                return Config(pyproject, section)
+    return Config()
