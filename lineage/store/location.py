@@ -47,8 +47,13 @@ def find_default_store(start: Path | None = None) -> Path | None:
     return None
 
 
-def locate_store(flag: str | None = None, *, config: Config | None = None, start: Path | None = None) -> str | None:
-    """The URL of the store to use, or None when none is named and none is found."""
+def locate_store(
+    flag: str | None = None, *, config: Config | None = None, start: Path | None = None, search: bool = True
+) -> str | None:
+    """The URL of the store to use, or None when none is named and none is found.
+
+    With `search=False` only an explicitly named store counts (flag, variable, configuration).
+    """
     if flag:
         return normalise_url(flag)
     env = os.environ.get("LINEAGE_STORE")
@@ -58,7 +63,7 @@ def locate_store(flag: str | None = None, *, config: Config | None = None, start
     configured = config.get("store")
     if configured:
         return normalise_url(configured if is_url(configured) else config.resolve_path(configured))
-    found = find_default_store(start)
+    found = find_default_store(start) if search else None
     return path_to_url(found) if found else None
 
 

@@ -42,8 +42,26 @@ class SourceIds:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._ids: dict[str, int] = {}
+        self._specs: dict[int, SourceSpec] = {}
+        # By object identity first: imports pass the same spec object for millions of segments,
+        # and building its text key each time would cost more than the insert. The spec is
+        # kept in the entry so its id cannot be reused by another object.
+        self._by_object: dict[int, tuple[SourceSpec, int]] = {}
+
+    def spec(self, source_id: int) -> SourceSpec:
+        return self._specs[source_id]
 
     def __call__(self, spec: SourceSpec) -> int:
+        entry = self._by_object.get(id(spec))
+        if entry is not None and entry[0] is spec:
+            return entry[1]
+        found = self._lookup(spec)
+        if len(self._by_object) > 10_000:
+            self._by_object.clear()
+        self._by_object[id(spec)] = (spec, found)
+        return found
+
+    def _lookup(self, spec: SourceSpec) -> int:
         key = spec.key
         found = self._ids.get(key)
         if found is not None:
@@ -53,6 +71,7 @@ class SourceIds:
         self._conn.execute(insert_ignoring_duplicates(self._conn, table, ["key"]), [{"key": key, **row}])
         found = self._conn.execute(select(table.c.id).where(table.c.key == key)).scalar_one()
         self._ids[key] = found
+        self._specs[found] = spec
         return found
 
 

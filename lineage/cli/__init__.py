@@ -1,0 +1,22 @@
+"""The `lineage` command: a thin layer over the library."""
+
+from __future__ import annotations
+
+import click
+
+from lineage import __version__
+from lineage.cli.common import LineageGroup
+from lineage.cli.imports import import_
+from lineage.cli.store import init, show, sources, stats
+
+
+@click.group(cls=LineageGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tos-lineage")
+def main() -> None:
+    """Record where every training example came from, and check it against provider terms."""
+
+
+for command in (init, import_, sources, show, stats):
+    main.add_command(command)
+
+__all__ = ["main"]

@@ -1,0 +1,76 @@
+"""What every command shares: the store option, error reporting, and output helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+import orjson
+
+from lineage.exceptions import LineageError, UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class LineageClickError(click.ClickException):
+    """A library error shown as `Error: <what>, <where>: <how to fix>` with its exit code."""
+
+    def __init__(self, error: LineageError) -> None:
+        super().__init__(error.message)
+        self.exit_code = error.exit_code
+
+
+class LineageGroup(click.Group):
+    """The top-level group: turns expected failures into one line and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LineageError as exc:
+            raise LineageClickError(exc) from None
+
+
+def store_option(func: F) -> F:
+    return click.option(
+        "--store",
+        "store",
+        metavar="PATH|URL",
+        help="Lineage store: an SQLite path or an SQLAlchemy URL (postgresql+psycopg://...). "
+        "Default: $LINEAGE_STORE, the `store` setting in pyproject.toml/lineage.toml, "
+        "else .lineage/lineage.db in this or a parent folder.",
+    )(func)
+
+
+def format_option(*choices: str, default: str = "text") -> Callable[[F], F]:
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(choices),
+        default=default,
+        show_default=True,
+        help="Output format.",
+    )
+
+
+def echo_json(value: Any) -> None:
+    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
+
+
+def parse_mapping(values: tuple[str, ...], option: str) -> dict[str, str]:
+    """`ROLE=FIELD` pairs into a dict."""
+    mapping: dict[str, str] = {}
+    for value in values:
+        key, sep, target = value.partition("=")
+        if not sep or not key.strip() or not target.strip():
+            raise UsageError(f"{option} takes ROLE=FIELD, got {value!r}", fix=f"e.g. {option} completion=answer")
+        mapping[key.strip()] = target.strip()
+    return mapping
+
+
+def table(rows: list[list[str]], headers: list[str]) -> str:
+    """A plain aligned text table."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() for row in [headers, *rows]]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)

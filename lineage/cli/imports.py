@@ -1,0 +1,167 @@
+"""`lineage import`: record the origins of existing files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+
+from lineage.cli.common import echo_json, format_option, parse_mapping, store_option
+from lineage.exceptions import UsageError
+from lineage.importers import IMPORT_KINDS, ImportRequest, import_paths
+from lineage.importers.base import ImportOptions
+from lineage.importers.converters import SourceColumns
+from lineage.progress import progress_bar
+from lineage.sources import CHANNELS, KINDS, SourceSpec
+from lineage.store import open_store
+from lineage.timeutil import parse_time
+
+_SPEC_KEYS = ("kind", "provider", "model", "channel", "license", "name")
+
+
+@click.command(name="import")
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--type",
+    "import_format",
+    type=click.Choice(IMPORT_KINDS),
+    default="auto",
+    show_default=True,
+    help="What the files are. `auto` recognises OpenAI and Anthropic batch result files and "
+    "Hugging Face dataset folders; anything else is a dataset whose source the flags name.",
+)
+@click.option("--provider", help="Who made the model or ran the API (openai, anthropic, meta, ...).")
+@click.option("--model", help="The model, e.g. claude-sonnet-4-5 (the provider is inferred from well-known names).")
+@click.option("--kind", type=click.Choice(KINDS), help="api, open-model, dataset, human, web or unknown.")
+@click.option("--channel", type=click.Choice(CHANNELS), help="How the model was reached.")
+@click.option("--license", "license_", metavar="SPDX", help="Licence of a dataset or open model (SPDX expression).")
+@click.option("--name", help="A dataset's name, or a group of people (e.g. annotators).")
+@click.option("--generated-at", metavar="TIME", help="When the content was generated (ISO 8601 date or time, UTC).")
+@click.option("--model-column", metavar="FIELD", help="Read each row's model from this column (e.g. model_name).")
+@click.option("--provider-column", metavar="FIELD", help="Read each row's provider from this column.")
+@click.option("--time-column", metavar="FIELD", help="Read each row's generation time from this column.")
+@click.option(
+    "--prompt-source",
+    metavar="SPEC",
+    help="Who wrote the prompt-side segments, as key=value pairs (e.g. kind=human,name=annotators). "
+    "Without it they are left unrecorded.",
+)
+@click.option("--all-segments", is_flag=True, help="Attribute prompt-side segments to the source too.")
+@click.option("--layout", metavar="NAME", help="Force a record layout (openai-chat, sharegpt, alpaca, ...).")
+@click.option("--map", "mapping", multiple=True, metavar="ROLE=FIELD", help="Explicit field mapping; repeatable.")
+@click.option(
+    "--input-format",
+    type=click.Choice(["jsonl", "json", "csv", "parquet", "arrow", "hf-disk"]),
+    help="File format, when the extension does not say.",
+)
+@click.option("--skip-bad", is_flag=True, help="Import the good records and report the malformed ones.")
+@click.option("--store-text", is_flag=True, help="Also store the raw text (off by default: prompts may hold personal data).")
+@store_option
+@format_option("text", "json")
+def import_(
+    paths: tuple[str, ...],
+    import_format: str,
+    provider: str | None,
+    model: str | None,
+    kind: str | None,
+    channel: str | None,
+    license_: str | None,
+    name: str | None,
+    generated_at: str | None,
+    model_column: str | None,
+    provider_column: str | None,
+    time_column: str | None,
+    prompt_source: str | None,
+    all_segments: bool,
+    layout: str | None,
+    mapping: tuple[str, ...],
+    input_format: str | None,
+    skip_bad: bool,
+    store_text: bool,
+    store: str | None,
+    output_format: str,
+) -> None:
+    """Record where the segments of existing files came from.
+
+    \b
+    Examples:
+      lineage import answers.jsonl --provider anthropic --model claude-sonnet-4-5
+      lineage import batch_output.jsonl                  # OpenAI / Anthropic batch results (auto-detected)
+      lineage import dolly.jsonl --kind dataset --name dolly --license CC-BY-SA-3.0 --all-segments
+      lineage import synth.parquet --model-column model_name
+      lineage import ./my_hf_dataset                     # save_to_disk folder; licence from README.md
+
+    The whole import is one transaction: it lands whole, or (on a malformed record, unless
+    --skip-bad) not at all. Importing the same data again adds nothing.
+    """
+    request = ImportRequest(
+        kind=import_format,
+        source={
+            "kind": kind,
+            "provider": provider,
+            "model": model,
+            "channel": channel,
+            "license": license_,
+            "name": name,
+        },
+        columns=SourceColumns(model=model_column, provider=provider_column, generated_at=time_column),
+        generated_at=_time(generated_at),
+        layout=layout,
+        mapping=parse_mapping(mapping, "--map") or None,
+        options=ImportOptions(
+            prompt_source=parse_source_spec(prompt_source) if prompt_source else None,
+            all_segments=all_segments,
+            skip_bad=skip_bad,
+            store_text=store_text,
+            input_format=input_format,
+        ),
+    )
+    with open_store(store) as opened, progress_bar("importing") as advance:
+        result = import_paths(opened, list(paths), request, progress=advance)
+    if output_format == "json":
+        echo_json(result.to_dict())
+        return
+    click.echo(
+        f"Imported {result.records} records from {len(result.files)} file(s): "
+        f"{result.origins_added} new origins, {result.segments_seen - result.origins_added} already recorded."
+    )
+    for label, count in sorted(result.sources.items()):
+        click.echo(f"  {label}: {count} segments")
+    if result.segments_unattributed:
+        click.echo(
+            f"  {result.segments_unattributed} prompt-side segments left unrecorded "
+            "(name their author with --prompt-source, or use --all-segments)"
+        )
+    for reason, count in sorted(result.skip_reasons.items()):
+        click.echo(f"  skipped {count} records: {reason}")
+    if result.records_skipped:
+        click.echo(f"  skipped {result.records_skipped} malformed records:", err=True)
+        for path, line, error in result.bad:
+            click.echo(f"    {path} line {line}: {error}", err=True)
+        if result.records_skipped > len(result.bad):
+            click.echo(f"    ... and {result.records_skipped - len(result.bad)} more", err=True)
+
+
+def _time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise UsageError(f"--generated-at: {exc}", fix="use e.g. 2025-03-01 or 2025-03-01T12:00:00Z") from None
+
+
+def parse_source_spec(text: str) -> SourceSpec:
+    """`kind=human,name=annotators` (or a bare kind such as `human`) as a source."""
+    if "=" not in text:
+        return SourceSpec.build(kind=text.strip(), name=text.strip())
+    fields: dict[str, str] = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or key not in _SPEC_KEYS:
+            raise UsageError(
+                f"invalid source {text!r}", fix=f"use key=value pairs with keys {', '.join(_SPEC_KEYS)}"
+            )
+        fields[key] = value.strip()
+    return SourceSpec.build(**fields)

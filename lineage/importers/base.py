@@ -1,0 +1,239 @@
+"""The import engine: read records, attribute their segments to sources, write origins.
+
+One import is one write transaction over every file it names: it lands whole or not at all.
+Each kind of input (a dataset with its source given by flags or columns, a provider's batch
+output file, a Hugging Face dataset) only supplies a converter from one record to attributed
+segments; reading, counting, bad-record handling and writing are shared here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from lineage import __version__
+from lineage.exceptions import InputError, LayoutError
+from lineage.readers import BadRecord, detect_format, file_sha256, iter_records
+from lineage.segments import Segment
+from lineage.sources import SourceSpec
+from lineage.store.schema import CaptureRunRow, DatasetRow, utcnow
+from lineage.store.store import Store
+from lineage.store.writes import OriginWriter, SourceIds
+
+# How many bad records an import lists by line; the rest are only counted.
+MAX_LISTED_BAD = 20
+
+
+@dataclass
+class Attributed:
+    """Segments of one record that came from one source."""
+
+    source: SourceSpec | None
+    segments: Sequence[Segment]
+    generated_at: datetime | None = None
+    external_id: str | None = None
+
+
+class SkipRecord(Exception):
+    """Raised by a converter for a well-formed record that holds nothing to import."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+Converter = Callable[[dict[str, Any]], Iterable[Attributed]]
+
+
+@dataclass
+class ImportOptions:
+    prompt_source: SourceSpec | None = None
+    # Attribute prompt-side segments to the record's source as well.
+    all_segments: bool = False
+    skip_bad: bool = False
+    store_text: bool = False
+    input_format: str | None = None
+
+
+@dataclass
+class FileImport:
+    """What one file contributes to an import."""
+
+    path: Path
+    converter: Converter
+    description: str
+    dataset_name: str | None = None
+    dataset_license: str | None = None
+
+
+@dataclass
+class ImportResult:
+    files: list[str] = field(default_factory=list)
+    records: int = 0
+    segments_seen: int = 0
+    origins_added: int = 0
+    # Prompt-side segments left unrecorded because no prompt source was named.
+    segments_unattributed: int = 0
+    records_skipped: int = 0
+    bad: list[tuple[str, int, str]] = field(default_factory=list)
+    skip_reasons: Counter[str] = field(default_factory=Counter)
+    sources: Counter[str] = field(default_factory=Counter)
+    run_ids: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "records": self.records,
+            "segments_seen": self.segments_seen,
+            "origins_added": self.origins_added,
+            "segments_unattributed": self.segments_unattributed,
+            "records_skipped": self.records_skipped,
+            "bad_records": [{"path": p, "line": n, "error": e} for p, n, e in self.bad],
+            "skip_reasons": dict(self.skip_reasons),
+            "sources": dict(self.sources),
+            "run_ids": self.run_ids,
+        }
+
+
+def run_import(
+    store: Store,
+    files: Sequence[FileImport],
+    options: ImportOptions,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import `files` in one transaction and return what was done."""
+    hashes = {item.path: file_sha256(item.path) for item in files}
+
+    def write(conn: Connection) -> ImportResult:
+        result = ImportResult()
+        source_ids = SourceIds(conn)
+        for item in files:
+            _import_file(conn, item, hashes[item.path], options, source_ids, result, progress)
+        return result
+
+    return store.write(write)
+
+
+def _import_file(
+    conn: Connection,
+    item: FileImport,
+    sha256: str,
+    options: ImportOptions,
+    source_ids: SourceIds,
+    result: ImportResult,
+    progress: Callable[[int], None] | None,
+) -> None:
+    fmt = options.input_format or detect_format(item.path)
+    dataset_id = _dataset_id(conn, item, sha256, fmt)
+    runs = CaptureRunRow.__table__
+    run_id = conn.execute(
+        runs.insert().values(
+            kind="import",
+            description=item.description,
+            dataset_id=dataset_id,
+            tool_version=__version__,
+            started_at=utcnow(),
+        )
+    ).inserted_primary_key[0]
+    writer = OriginWriter(conn, run_id)
+    prompt_source = options.prompt_source
+    all_segments = options.all_segments
+    store_text = options.store_text
+    convert = item.converter
+    records = skipped = unattributed = 0
+    per_source: Counter[int] = Counter()
+    path_text = str(item.path)
+    for record in iter_records(item.path, format=options.input_format):
+        records += 1
+        if progress is not None and records % 1000 == 0:
+            progress(1000)
+        if isinstance(record, BadRecord):
+            skipped += 1
+            _bad(result, options, path_text, record.line, record.error)
+            continue
+        try:
+            attributed = list(convert(record.data))
+        except SkipRecord as exc:
+            result.skip_reasons[exc.reason] += 1
+            continue
+        except (LayoutError, InputError) as exc:
+            skipped += 1
+            _bad(result, options, path_text, record.line, exc.what, fix=exc.fix)
+            continue
+        for part in attributed:
+            when = part.generated_at
+            for segment in part.segments:
+                owner = part.source if segment.side == "completion" or all_segments else prompt_source
+                if owner is None:
+                    unattributed += 1
+                    continue
+                source_id = source_ids(owner)
+                writer.add(
+                    segment.fingerprint,
+                    source_id,
+                    segment.role,
+                    when,
+                    external_id=part.external_id,
+                    text=segment.text if store_text else None,
+                )
+                per_source[source_id] += 1
+    writer.flush()
+    for source_id, count in per_source.items():
+        result.sources[source_ids.spec(source_id).label()] += count
+    if progress is not None:
+        progress(records % 1000)
+    conn.execute(
+        update(runs)
+        .where(runs.c.id == run_id)
+        .values(
+            finished_at=utcnow(),
+            segments_seen=writer.seen,
+            origins_added=writer.added,
+            records_skipped=skipped,
+        )
+    )
+    result.files.append(path_text)
+    result.records += records
+    result.segments_seen += writer.seen
+    result.origins_added += writer.added
+    result.segments_unattributed += unattributed
+    result.records_skipped += skipped
+    result.run_ids.append(run_id)
+
+
+def _bad(
+    result: ImportResult, options: ImportOptions, path: str, line: int, error: str, fix: str | None = None
+) -> None:
+    if not options.skip_bad:
+        raise InputError(
+            f"malformed record ({error})",
+            where=f"{path} line {line}",
+            fix=(fix + ", or pass --skip-bad" if fix else "fix that record, or pass --skip-bad to import the good ones"),
+        )
+    if len(result.bad) < MAX_LISTED_BAD:
+        result.bad.append((path, line, error))
+
+
+def _dataset_id(conn: Connection, item: FileImport, sha256: str, fmt: str) -> int:
+    """The dataset row for this file's content, registered on first import."""
+    table = DatasetRow.__table__
+    found = conn.execute(select(table.c.id).where(table.c.content_sha256 == sha256).limit(1)).scalar()
+    if found is not None:
+        return found
+    return conn.execute(
+        table.insert().values(
+            name=item.dataset_name or item.path.name,
+            path=str(item.path),
+            content_sha256=sha256,
+            format=fmt,
+            license=item.dataset_license,
+            created_at=utcnow(),
+        )
+    ).inserted_primary_key[0]
