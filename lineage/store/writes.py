@@ -83,7 +83,11 @@ class OriginWriter:
         self._run_id = run_id
         self._batch_size = batch_size
         self._rows: list[dict[str, Any]] = []
-        self._statement = insert_ignoring_duplicates(conn, origins, ["fingerprint", "source_id"])
+        statement = insert_ignoring_duplicates(conn, origins, ["fingerprint", "source_id"])
+        # psycopg reports no row count for executemany; RETURNING lists just the rows that were
+        # new (SQLAlchemy batches it into multi-row INSERTs). sqlite3 counts them directly.
+        self._returning = conn.dialect.name == "postgresql"
+        self._statement = statement.returning(origins.c.id) if self._returning else statement
         self.seen = 0
         self.added = 0
 
@@ -118,5 +122,5 @@ class OriginWriter:
             return
         result = self._conn.execute(self._statement, self._rows)
         self.seen += len(self._rows)
-        self.added += max(result.rowcount, 0)
+        self.added += len(result.all()) if self._returning else max(result.rowcount, 0)
         self._rows = []

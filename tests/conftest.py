@@ -1,0 +1,108 @@
+"""Shared fixtures: stores on both back ends, the CLI in a subprocess, small datasets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from lineage.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ENV = "LINEAGE_TEST_PG_URL"
+
+
+def _pg_base_url() -> str | None:
+    url = os.environ.get(PG_ENV)
+    if url:
+        return url
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{PG_ENV} is not set: CI must run the PostgreSQL tests", pytrace=False)
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_base_url() -> str:
+    url = _pg_base_url()
+    if url is None:
+        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+    except Exception as exc:
+        message = f"cannot reach PostgreSQL at {url}: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture
+def pg_url(pg_base_url: str) -> Iterator[str]:
+    """A URL whose connections see a fresh, empty schema of their own."""
+    from sqlalchemy import create_engine, text
+
+    schema = f"lineage_test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(pg_base_url)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in pg_base_url else "?"
+    yield f"{pg_base_url}{separator}options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store URL on each back end; the store is not created yet."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store" / "lineage.db")
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    opened = Store.open(store_url, create=True)
+    yield opened
+    opened.close()
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, check: bool = False,
+            input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real `lineage` command in a subprocess."""
+    full_env = {k: v for k, v in os.environ.items() if k != "LINEAGE_STORE"}
+    full_env.update(env or {})
+    result = subprocess.run(
+        [sys.executable, "-m", "lineage", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        input=input,
+        timeout=600,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"lineage {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    return path
+
+
+def chat(question: str, answer: str) -> dict:
+    return {"messages": [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]}
