@@ -28,12 +28,16 @@ DEFAULT_LOCK_TIMEOUT = 600.0
 _PG_RETRY_STATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 
 
-def lock_timeout() -> float:
-    value = os.environ.get("LINEAGE_LOCK_TIMEOUT")
+def _seconds(variable: str, default: float) -> float:
+    value = os.environ.get(variable)
     try:
-        return float(value) if value else DEFAULT_LOCK_TIMEOUT
+        return float(value) if value else default
     except ValueError:
-        return DEFAULT_LOCK_TIMEOUT
+        return default
+
+
+def lock_timeout() -> float:
+    return _seconds("LINEAGE_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)
 
 
 def make_engine(url: str) -> Engine:
@@ -48,7 +52,7 @@ def make_engine(url: str) -> Engine:
 
 
 def _sqlite_engine(url: str) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
+    engine = create_engine(url, connect_args={"timeout": _seconds("LINEAGE_SQLITE_BUSY_TIMEOUT", SQLITE_BUSY_TIMEOUT)})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

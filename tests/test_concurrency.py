@@ -1,0 +1,120 @@
+"""Several processes importing into one store at once, and an import killed half-way."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lineage.store import Store
+from tests.conftest import chat, run_cli, write_jsonl
+
+IMPORTERS = 8
+
+
+def _files(folder: Path, count: int, rows: int, *, shared: int = 0) -> list[Path]:
+    """`count` files of `rows` distinct answers each, plus `shared` answers that every file holds."""
+    common = [chat(f"shared q{j}", f"shared answer {j}") for j in range(shared)]
+    return [
+        write_jsonl(folder / f"part-{i}.jsonl", [chat(f"q{i}-{j}", f"answer {i}-{j}") for j in range(rows)] + common)
+        for i in range(count)
+    ]
+
+
+def _import_all_at_once(files: list[Path], store: str) -> list[subprocess.CompletedProcess[str]]:
+    env = {k: v for k, v in os.environ.items() if k != "LINEAGE_STORE"}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "lineage", "import", str(path), "--provider", "anthropic",
+             "--model", "claude-sonnet-4-5", "--store", store],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for path in files
+    ]
+    results = []
+    for process in processes:
+        out, err = process.communicate(timeout=300)
+        results.append(subprocess.CompletedProcess(process.args, process.returncode, out, err))
+    return results
+
+
+def test_concurrent_imports_all_land(tmp_path: Path, store_url: str) -> None:
+    rows, shared = 2000, 100
+    files = _files(tmp_path / "data", IMPORTERS, rows, shared=shared)
+    run_cli("init", "--store", store_url, check=True)
+    results = _import_all_at_once(files, store_url)
+    for result in results:
+        assert result.returncode == 0, result.stderr
+        assert "locked" not in result.stderr
+    with Store.open(store_url) as opened:
+        (source,) = opened.sources()
+        assert source.segments == IMPORTERS * rows + shared
+        stats = opened.stats()
+    assert stats["capture_runs"] == IMPORTERS
+    # The shared answers were new to exactly one importer each.
+    added = sum(int(r.stdout.split(" new origins")[0].rsplit(" ", 1)[1]) for r in results)
+    assert added == IMPORTERS * rows + shared
+
+
+def test_killed_import_leaves_the_store_as_it_was(tmp_path: Path) -> None:
+    store = str(tmp_path / "s.db")
+    run_cli("init", "--store", store, check=True)
+    seed = write_jsonl(tmp_path / "seed.jsonl", [chat("seed q", "seed answer")])
+    run_cli("import", str(seed), "--provider", "openai", "--model", "gpt-4o", "--store", store, check=True)
+    big = write_jsonl(tmp_path / "big.jsonl", [chat(f"q{i}", f"a long enough answer number {i}") for i in range(300_000)])
+    env = {k: v for k, v in os.environ.items() if k != "LINEAGE_STORE"}
+    killed_mid_import = 0
+    for delay in (1.5, 2.5, 3.5):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "lineage", "import", str(big), "--provider", "anthropic",
+             "--model", "claude-sonnet-4-5", "--store", store],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        time.sleep(delay)
+        if process.poll() is None:
+            killed_mid_import += 1
+            process.send_signal(signal.SIGKILL)
+        process.communicate()
+        with Store.open(store) as opened:
+            counts = {s.source.provider: s.segments for s in opened.sources()}
+        # All of the big import or none of it, and the earlier import untouched.
+        assert counts.get("openai") == 1
+        assert counts.get("anthropic", 0) in (0, 300_000)
+        if counts.get("anthropic"):
+            break
+    assert killed_mid_import >= 1, "the import finished before it could be killed; make the file bigger"
+    # The store still takes writes after the kill.
+    run_cli("import", str(seed), "--provider", "openai", "--model", "gpt-4o-mini", "--store", store, check=True)
+
+
+@pytest.mark.parametrize("timeout", ["1"])
+def test_a_store_locked_too_long_is_a_clear_error(tmp_path: Path, timeout: str) -> None:
+    import sqlite3
+
+    store = tmp_path / "s.db"
+    run_cli("init", "--store", str(store), check=True)
+    data = write_jsonl(tmp_path / "d.jsonl", [chat("q", "a")])
+    holder = sqlite3.connect(store, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        result = run_cli(
+            "import", str(data), "--provider", "openai", "--model", "gpt-4o", "--store", str(store),
+            env={"LINEAGE_LOCK_TIMEOUT": timeout, "LINEAGE_SQLITE_BUSY_TIMEOUT": "0.2"},
+        )
+    finally:
+        holder.rollback()
+        holder.close()
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "store stayed locked by another process" in result.stderr
+    assert "LINEAGE_LOCK_TIMEOUT" in result.stderr
