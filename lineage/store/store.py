@@ -139,11 +139,16 @@ class Store:
         return None
 
     def _unreadable(self, exc: DatabaseError) -> StoreError:
-        detail = str(exc.orig) if exc.orig is not None else str(exc)
+        # Driver messages span lines; the CLI promises one.
+        detail = " ".join((str(exc.orig) if exc.orig is not None else str(exc)).split())
         if isinstance(exc, OperationalError) and "connect" in detail.lower():
-            return StoreError(f"cannot connect to the store ({detail.strip()})", where=self.location)
+            return StoreError(
+                f"cannot connect to the store ({detail})",
+                where=self.location,
+                fix="check that the server is running and the URL is right",
+            )
         return StoreError(
-            f"cannot read the store ({detail.strip()})",
+            f"cannot read the store ({detail})",
             where=self.location,
             fix="point --store at a lineage store, or move this file aside and run `lineage init`",
         )

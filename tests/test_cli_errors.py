@@ -1,0 +1,133 @@
+"""Bad input gets one clear line, exit code 2, and a store that is as it was."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lineage.store import Store
+from tests.conftest import chat, run_cli, write_jsonl
+
+FLAGS = ("--provider", "anthropic", "--model", "claude-sonnet-4-5")
+
+
+def assert_clean_error(result, *needles: str) -> None:  # type: ignore[no-untyped-def]
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ")
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> str:
+    path = str(tmp_path / "s.db")
+    run_cli("init", "--store", path, check=True)
+    return path
+
+
+def _count(store: str) -> int:
+    with Store.open(store) as opened:
+        return sum(s.segments for s in opened.sources())
+
+
+def test_no_store_anywhere(tmp_path: Path) -> None:
+    assert_clean_error(run_cli("sources", cwd=tmp_path), "no lineage store found", "lineage init")
+
+
+def test_missing_input_file(store: str, tmp_path: Path) -> None:
+    assert_clean_error(
+        run_cli("import", str(tmp_path / "nope.jsonl"), *FLAGS, "--store", store), "nope.jsonl", "check the path"
+    )
+
+
+def test_malformed_line_rolls_back_everything(store: str, tmp_path: Path) -> None:
+    good = write_jsonl(tmp_path / "good.jsonl", [chat("q1", "a1")])
+    run_cli("import", str(good), *FLAGS, "--store", store, check=True)
+    data = tmp_path / "bad.jsonl"
+    data.write_text(
+        json.dumps(chat("q2", "a2")) + "\n" + json.dumps(chat("q3", "a3")) + "\n" + '{"messages": [oops\n'
+    )
+    result = run_cli("import", str(data), *FLAGS, "--store", store)
+    assert_clean_error(result, "malformed record", "bad.jsonl line 3", "--skip-bad")
+    assert _count(store) == 1
+    with Store.open(store) as opened:
+        assert opened.stats()["capture_runs"] == 1
+
+
+def test_skip_bad_imports_the_good_rows_and_reports_the_rest(store: str, tmp_path: Path) -> None:
+    data = tmp_path / "bad.jsonl"
+    data.write_bytes(
+        json.dumps(chat("q1", "a1")).encode() + b"\n"
+        + b"not json\n"
+        + b'{"text": "caf\xe9"}\n'
+        + b"[1, 2]\n"
+        + json.dumps(chat("q2", "a2")).encode() + b"\n"
+    )
+    result = run_cli("import", str(data), *FLAGS, "--skip-bad", "--store", store)
+    assert result.returncode == 0, result.stderr
+    assert "skipped 3 malformed records" in result.stderr
+    assert "bad.jsonl line 2" in result.stderr
+    assert "bad.jsonl line 3: not valid UTF-8" in result.stderr
+    assert "bad.jsonl line 4" in result.stderr
+    assert _count(store) == 2
+
+
+def test_unknown_layout_names_keys_and_line(store: str, tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "odd.jsonl", [{"foo": "x", "bar": "y"}])
+    assert_clean_error(
+        run_cli("import", str(data), *FLAGS, "--store", store), "keys seen: bar, foo", "odd.jsonl line 1", "--map"
+    )
+
+
+def test_no_source_named(store: str, tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "d.jsonl", [chat("q", "a")])
+    assert_clean_error(run_cli("import", str(data), "--store", store), "no source given", "--provider")
+
+
+def test_bad_generated_at(store: str, tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "d.jsonl", [chat("q", "a")])
+    assert_clean_error(
+        run_cli("import", str(data), *FLAGS, "--generated-at", "last tuesday", "--store", store), "--generated-at"
+    )
+
+
+def test_bad_licence_expression(store: str, tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "d.jsonl", [chat("q", "a")])
+    assert_clean_error(
+        run_cli("import", str(data), "--name", "x", "--license", "MIT AND (", "--store", store), "invalid licence"
+    )
+
+
+def test_invalid_config_file(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.lineage\nstore = 1\n")
+    assert_clean_error(run_cli("sources", cwd=tmp_path), "invalid TOML", "pyproject.toml")
+
+
+def test_store_that_is_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"\x00junk" * 1000)
+    assert_clean_error(run_cli("stats", "--store", str(path)), "cannot read the store", "junk.db")
+    assert path.read_bytes() == b"\x00junk" * 1000
+
+
+def test_unreachable_postgres(tmp_path: Path) -> None:
+    result = run_cli("sources", "--store", "postgresql://postgres@127.0.0.1:1/nothing")
+    assert_clean_error(result, "cannot connect to the store", "127.0.0.1:1")
+
+
+def test_csv_that_is_not_utf8(store: str, tmp_path: Path) -> None:
+    data = tmp_path / "latin.csv"
+    data.write_bytes("prompt,completion\nq,caf\xe9 cr\xe8me\n".encode("latin-1"))
+    assert_clean_error(run_cli("import", str(data), *FLAGS, "--store", store), "UTF-8", "latin.csv")
+    assert _count(store) == 0
+
+
+def test_batch_file_refuses_source_flags(store: str, tmp_path: Path) -> None:
+    line = {"custom_id": "a", "result": {"type": "succeeded", "message": {"model": "claude-x", "content": []}}}
+    data = write_jsonl(tmp_path / "r.jsonl", [line])
+    assert_clean_error(run_cli("import", str(data), "--model", "gpt-4o", "--store", store), "--type dataset")
