@@ -142,7 +142,7 @@ def detect_layout(record: Mapping[str, Any]) -> str:
         return "sharegpt"
     if _has(record, "chosen") and _has(record, "rejected"):
         return "preference"
-    if _has(record, "instruction") and _has(record, "output"):
+    if _has(record, "instruction") and (_has(record, "output") or _has(record, "response")):
         return "alpaca"
     if _completion_pair(record) is not None:
         return "prompt-completion"
@@ -170,12 +170,15 @@ def _read_sharegpt(record: Mapping[str, Any], out: list[Segment]) -> None:
 
 
 def _read_alpaca(record: Mapping[str, Any], out: list[Segment]) -> None:
+    # Dolly-style records say context/response where Alpaca says input/output.
+    output_key = "output" if _has(record, "output") or not _has(record, "response") else "response"
+    input_key = "input" if _has(record, "input") or not _has(record, "context") else "context"
     instruction = _require(record, "instruction", "alpaca")
-    output = _require(record, "output", "alpaca")
+    output = _require(record, output_key, "alpaca")
     _add(out, "system", record.get("system"), "system")
     _add(out, "instruction", instruction, "instruction")
-    _add(out, "input", record.get("input"), "input")  # often "", which _add skips
-    _add(out, "output", output, "output")
+    _add(out, "input", record.get(input_key), input_key)  # often "", which _add skips
+    _add(out, "output", output, output_key)
 
 
 def _read_prompt_completion(record: Mapping[str, Any], out: list[Segment]) -> None:

@@ -850,3 +850,14 @@ def test_dict_arguments_serialise_with_sorted_keys_and_unicode() -> None:
     text = extract_segments(record)[0].text
     assert text == "f(" + json.dumps({"a": [1], "b": "é"}, ensure_ascii=False) + ")"
     assert "é" in text
+
+
+def test_dolly_instruction_context_response_reads_as_alpaca() -> None:
+    record = {"instruction": "Summarise.", "context": "A long text.", "response": "Short.", "category": "summarization"}
+    assert detect_layout(record) == "alpaca"
+    segments = extract_segments(record)
+    assert [(s.role, s.text, s.field) for s in segments] == [
+        ("instruction", "Summarise.", "instruction"),
+        ("input", "A long text.", "context"),
+        ("output", "Short.", "response"),
+    ]
