@@ -19,8 +19,9 @@ from sqlalchemy import Connection, select, update
 
 from lineage import __version__
 from lineage.exceptions import InputError, LayoutError
+from lineage.fingerprints import fingerprint
 from lineage.readers import BadRecord, detect_format, file_sha256, iter_records
-from lineage.segments import Segment
+from lineage.segments import COMPLETION_ROLES, Segment
 from lineage.sources import SourceSpec
 from lineage.store.schema import CaptureRunRow, DatasetRow, utcnow
 from lineage.store.store import Store
@@ -149,6 +150,7 @@ def _import_file(
     convert = item.converter
     records = skipped = unattributed = 0
     per_source: Counter[int] = Counter()
+    add = writer.add_row
     path_text = str(item.path)
     for record in iter_records(item.path, format=options.input_format):
         records += 1
@@ -169,21 +171,22 @@ def _import_file(
             continue
         for part in attributed:
             when = part.generated_at
+            external = part.external_id
+            source_id = source_ids(part.source) if part.source is not None else None
             for segment in part.segments:
-                owner = part.source if segment.side == "completion" or all_segments else prompt_source
+                if all_segments or segment.role in COMPLETION_ROLES:
+                    owner = source_id
+                elif prompt_source is not None:
+                    owner = source_ids(prompt_source)
+                else:
+                    unattributed += 1
+                    continue
                 if owner is None:
                     unattributed += 1
                     continue
-                source_id = source_ids(owner)
-                writer.add(
-                    segment.fingerprint,
-                    source_id,
-                    segment.role,
-                    when,
-                    external_id=part.external_id,
-                    text=segment.text if store_text else None,
-                )
-                per_source[source_id] += 1
+                text = segment.text
+                add(fingerprint(text), owner, segment.role, when, external, text if store_text else None)
+                per_source[owner] += 1
     writer.flush()
     for source_id, count in per_source.items():
         result.sources[source_ids.spec(source_id).label()] += count

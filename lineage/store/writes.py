@@ -1,4 +1,10 @@
-"""Bulk writes of origins through SQLAlchemy Core, inside a transaction the caller holds."""
+"""Bulk writes of origins inside a transaction the caller holds.
+
+Origins are the one table written by the million. The INSERT is built with SQLAlchemy Core (so
+its SQL follows the dialect) and compiled once; rows then go to the driver as plain tuples:
+executemany on SQLite, COPY into a staging table on PostgreSQL, where psycopg's executemany is
+an order of magnitude slower. Both run on the caller's SQLAlchemy connection and transaction.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from lineage.sources import SourceSpec
 from lineage.store.schema import SourceRow, origins
 
 BATCH_SIZE = 10_000
+COLUMNS = ("fingerprint", "source_id", "generated_at", "role", "run_id", "parents", "external_id", "text")
 
 
 def insert_ignoring_duplicates(conn: Connection, table: Any, index_elements: Sequence[str]) -> Insert:
@@ -82,12 +89,18 @@ class OriginWriter:
         self._conn = conn
         self._run_id = run_id
         self._batch_size = batch_size
-        self._rows: list[dict[str, Any]] = []
-        statement = insert_ignoring_duplicates(conn, origins, ["fingerprint", "source_id"])
-        # psycopg reports no row count for executemany; RETURNING lists just the rows that were
-        # new (SQLAlchemy batches it into multi-row INSERTs). sqlite3 counts them directly.
-        self._returning = conn.dialect.name == "postgresql"
-        self._statement = statement.returning(origins.c.id) if self._returning else statement
+        self._rows: list[tuple[Any, ...]] = []
+        self._dialect = conn.dialect.name
+        # SQLite keeps times as text in SQLAlchemy's own format, which reads them back.
+        self._time_to_db = origins.c.generated_at.type.bind_processor(conn.dialect) or (lambda value: value)
+        self._last_time: tuple[datetime | None, Any] = (None, None)
+        if self._dialect == "sqlite":
+            compiled = insert_ignoring_duplicates(conn, origins, ["fingerprint", "source_id"]).compile(
+                dialect=conn.dialect, column_keys=list(COLUMNS)
+            )
+            if tuple(compiled.positiontup or ()) != COLUMNS:
+                raise RuntimeError(f"unexpected parameter order {compiled.positiontup}")
+            self._sql = str(compiled)
         self.seen = 0
         self.added = 0
 
@@ -102,25 +115,61 @@ class OriginWriter:
         external_id: str | None = None,
         text: str | None = None,
     ) -> None:
-        self._rows.append(
-            {
-                "fingerprint": fingerprint,
-                "source_id": source_id,
-                "generated_at": to_utc_naive(generated_at),
-                "role": role,
-                "run_id": self._run_id,
-                "parents": b"".join(parents) or None,
-                "external_id": external_id,
-                "text": text,
-            }
-        )
-        if len(self._rows) >= self._batch_size:
+        self.add_row(fingerprint, source_id, role, generated_at, external_id, text, b"".join(parents) or None)
+
+    def add_row(
+        self,
+        fingerprint: bytes,
+        source_id: int,
+        role: str,
+        generated_at: datetime | None,
+        external_id: str | None,
+        text: str | None,
+        parents: bytes | None = None,
+    ) -> None:
+        """`add` with positional arguments only: the import loop calls it once per segment."""
+        if generated_at is not None:
+            # Most rows of an import share one time object; convert it once.
+            last_in, last_out = self._last_time
+            if generated_at is not last_in:
+                last_out = self._time_to_db(to_utc_naive(generated_at))
+                self._last_time = (generated_at, last_out)
+            generated_at = last_out
+        rows = self._rows
+        rows.append((fingerprint, source_id, generated_at, role, self._run_id, parents, external_id, text))
+        if len(rows) >= self._batch_size:
             self.flush()
 
     def flush(self) -> None:
         if not self._rows:
             return
-        result = self._conn.execute(self._statement, self._rows)
+        if self._dialect == "postgresql":
+            added = self._copy_postgres(self._rows)
+        else:
+            added = max(self._conn.exec_driver_sql(self._sql, self._rows).rowcount, 0)
         self.seen += len(self._rows)
-        self.added += len(result.all()) if self._returning else max(result.rowcount, 0)
+        self.added += added
         self._rows = []
+
+    def _copy_postgres(self, rows: list[tuple[Any, ...]]) -> int:
+        """COPY into a temporary table, then one INSERT ... SELECT that skips known origins."""
+        columns = ", ".join(COLUMNS)
+        cursor = self._conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS lineage_origins_staging "
+                "(fingerprint bytea, source_id integer, generated_at timestamp, role varchar(16), "
+                "run_id integer, parents bytea, external_id varchar(256), text text) ON COMMIT DROP"
+            )
+            with cursor.copy(f"COPY lineage_origins_staging ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(
+                f"INSERT INTO lineage_origins ({columns}) SELECT {columns} FROM lineage_origins_staging "
+                "ON CONFLICT (fingerprint, source_id) DO NOTHING"
+            )
+            added = cursor.rowcount
+            cursor.execute("TRUNCATE lineage_origins_staging")
+        finally:
+            cursor.close()
+        return max(added, 0)
