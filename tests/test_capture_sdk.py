@@ -10,6 +10,7 @@ import asyncio
 import copy
 import json
 import logging
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -77,6 +78,12 @@ class _Server(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that closes a stream early leaves the handler writing to a closed socket.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
 
     def reply(self, payload: Any, *, status: int = 200, **headers: str) -> None:
         self.replies.append((status, {k.replace("_", "-"): v for k, v in headers.items()}, payload))
