@@ -324,3 +324,23 @@ def test_json_output_of_import(tmp_path: Path, answers: Path) -> None:
     result = run_cli("import", str(answers), *CLAUDE_FLAGS, "--format", "json", "--store", store, check=True)
     data = orjson.loads(result.stdout)
     assert data["records"] == 50 and data["origins_added"] == 50 and data["segments_unattributed"] == 50
+
+
+def test_openai_batch_legacy_completions(tmp_path: Path) -> None:
+    line = {
+        "custom_id": "c-1",
+        "response": {
+            "status_code": 200,
+            "body": {"object": "text_completion", "created": 1735689600, "model": "gpt-3.5-turbo-instruct",
+                     "choices": [{"text": " Legacy text."}, {"text": ""}]},
+        },
+        "error": None,
+    }
+    path = write_jsonl(tmp_path / "legacy.jsonl", [line])
+    store = str(tmp_path / "s.db")
+    run_cli("init", "--store", store, check=True)
+    run_cli("import", str(path), "--store", store, check=True)
+    with Store.open(store) as opened:
+        (origin,) = opened.lookup([fingerprint("Legacy text.")])[fingerprint("Legacy text.")]
+    assert origin.role == "completion"
+    assert origin.source.model == "gpt-3.5-turbo-instruct"

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -59,9 +59,8 @@ def import_paths(
     Source fields may be passed as keywords (`provider=`, `model=`, `kind=`, `channel=`,
     `license=`, `name=`) instead of in `request.source`.
     """
-    request = request or ImportRequest()
-    if source:
-        request.source = {**request.source, **source}
+    request = replace(request or ImportRequest())
+    request.source = {**request.source, **source}
     if request.kind not in IMPORT_KINDS:
         raise UsageError(f"unknown import type {request.kind!r}", fix=f"use one of {', '.join(IMPORT_KINDS)}")
     if request.source.get("license"):

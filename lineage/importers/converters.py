@@ -152,11 +152,15 @@ def openai_body_segments(body: Mapping[str, Any]) -> list:
     if kind == "response" or "output" in body:
         return _assistant_segments([_responses_message(body.get("output") or ())])
     if kind == "text_completion":
-        texts = [choice.get("text") for choice in body.get("choices") or ()]
-        return [s for t in texts if t for s in extract_segments({"prompt": "", "completion": t}) if s.side == "completion"]
+        choices = [{"text": choice.get("text")} for choice in body.get("choices") or ()]
+        return [s for c in choices if c["text"] for s in extract_segments(c, mapping=_LEGACY_COMPLETION)]
     if kind in ("list", "embedding"):
         raise SkipRecord("embeddings carry no text")
     raise LayoutError(f"an OpenAI response body of unknown type {kind!r}")
+
+
+# A legacy completion's text is a completion, whatever extract_segments would call a bare `text`.
+_LEGACY_COMPLETION = {"completion": "text"}
 
 
 def _responses_message(output: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
