@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def progress_bar(description: str, *, unit: str = "records", enabled: bool = True) -> Iterator[Callable[[int], None]]:
+def progress_bar(description: str, *, unit: str = " records", enabled: bool = True) -> Iterator[Callable[[int], None]]:
     """Yield a function that advances the bar by n."""
     if not enabled:
         yield lambda _n: None
