@@ -333,3 +333,16 @@ def require_run(run: Any) -> None:
             f"expected a CaptureRun, got {type(run).__name__}",
             fix="pass the run from `store.capture(...)`",
         )
+
+
+def attach(
+    client: Any, run: CaptureRun, provider: str, channel: str, instrument: Callable[[Any, Recorder], None]
+) -> Any:
+    """Instrument `client` once; wrapping it again points its recorder at the new run instead."""
+    recorder = existing_recorder(client)
+    if recorder is not None:
+        recorder.run = run
+        recorder.channel = channel
+        return client
+    instrument(client, Recorder(run, provider, channel))
+    return client

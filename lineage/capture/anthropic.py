@@ -24,10 +24,10 @@ from lineage.capture._common import (
     Recorder,
     StreamTap,
     Texts,
+    attach,
     channel_from_class,
     check_channel,
     content_texts,
-    existing_recorder,
     get,
     message_prompts,
     patch_copies,
@@ -71,13 +71,7 @@ def record_anthropic(client: Any, run: CaptureRun, *, channel: str | None = None
             fix="pass anthropic.Anthropic(...) or anthropic.AsyncAnthropic(...)",
         )
     channel = check_channel(PROVIDER, channel or channel_from_class(client, _CLASS_CHANNELS) or "api")
-    recorder = existing_recorder(client)
-    if recorder is not None:
-        recorder.run = run
-        recorder.channel = channel
-        return client
-    _instrument(client, Recorder(run, PROVIDER, channel))
-    return client
+    return attach(client, run, PROVIDER, channel, _instrument)
 
 
 def _instrument(client: Any, recorder: Recorder) -> None:

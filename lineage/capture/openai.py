@@ -23,10 +23,10 @@ from lineage.capture._common import (
     Recorder,
     StreamTap,
     Texts,
+    attach,
     channel_from_class,
     check_channel,
     epoch_to_utc,
-    existing_recorder,
     get,
     message_prompts,
     patch_copies,
@@ -64,13 +64,7 @@ def record_openai(client: Any, run: CaptureRun, *, channel: str | None = None) -
             fix="pass openai.OpenAI(...) or openai.AsyncOpenAI(...)",
         )
     channel = check_channel(PROVIDER, channel or _detect_channel(client))
-    recorder = existing_recorder(client)
-    if recorder is not None:
-        recorder.run = run
-        recorder.channel = channel
-        return client
-    _instrument(client, Recorder(run, PROVIDER, channel))
-    return client
+    return attach(client, run, PROVIDER, channel, _instrument)
 
 
 def _instrument(client: Any, recorder: Recorder) -> None:

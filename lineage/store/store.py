@@ -85,6 +85,11 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.replace(tzinfo=timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def _meta_value(conn: Connection, key: str) -> str | None:
+    meta = StoreMeta.__table__
+    return conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
+
+
 def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc) if moment is not None else None
 
@@ -157,7 +162,7 @@ class Store:
     def _create_schema(conn: Connection) -> None:
         metadata.create_all(conn, checkfirst=True)
         meta = StoreMeta.__table__
-        if conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first() is None:
+        if _meta_value(conn, "schema_version") is None:
             conn.execute(
                 meta.insert(),
                 [
@@ -167,9 +172,8 @@ class Store:
             )
 
     def _check_version(self) -> None:
-        meta = StoreMeta.__table__
         with self.read() as conn:
-            value = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+            value = _meta_value(conn, "schema_version")
         try:
             found = int(value) if value is not None else None
         except ValueError:
