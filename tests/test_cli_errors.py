@@ -111,7 +111,7 @@ def test_invalid_config_file(tmp_path: Path) -> None:
 def test_store_that_is_not_a_database(tmp_path: Path) -> None:
     path = tmp_path / "junk.db"
     path.write_bytes(b"\x00junk" * 1000)
-    assert_clean_error(run_cli("stats", "--store", str(path)), "cannot read the store", "junk.db")
+    assert_clean_error(run_cli("stats", "--store", str(path)), "damaged", "junk.db", "backup")
     assert path.read_bytes() == b"\x00junk" * 1000
 
 
@@ -131,3 +131,45 @@ def test_batch_file_refuses_source_flags(store: str, tmp_path: Path) -> None:
     line = {"custom_id": "a", "result": {"type": "succeeded", "message": {"model": "claude-x", "content": []}}}
     data = write_jsonl(tmp_path / "r.jsonl", [line])
     assert_clean_error(run_cli("import", str(data), "--model", "gpt-4o", "--store", store), "--type dataset")
+
+
+def test_a_foreign_sqlite_database_is_neither_changed_nor_taken_over(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "foreign.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("create table notes (body text)")
+    before = path.read_bytes()
+    assert_clean_error(run_cli("stats", "--store", str(path)), "no lineage tables")
+    assert_clean_error(run_cli("init", "--store", str(path)), "other tables (notes)", "another --store")
+    assert path.read_bytes() == before
+    assert not Path(f"{path}-wal").exists()
+
+
+def test_store_path_that_is_a_folder_or_under_a_file(tmp_path: Path) -> None:
+    (tmp_path / "folder").mkdir()
+    assert_clean_error(run_cli("init", "--store", str(tmp_path / "folder")), "is a folder")
+    (tmp_path / "plain").write_text("x")
+    assert_clean_error(run_cli("init", "--store", str(tmp_path / "plain" / "s.db")), "cannot create the store's folder")
+
+
+def test_read_only_store_names_permissions_not_reinit(tmp_path: Path) -> None:
+    import shutil
+
+    store = tmp_path / "s.db"
+    run_cli("init", "--store", str(store), check=True)
+    store.chmod(0o444)
+    data = write_jsonl(tmp_path / "d.jsonl", [chat("q", "a")])
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "setpriv (util-linux) is needed to drop root's permission override"
+    # Root ignores file modes; drop the capabilities that let it, as an ordinary user would lack them.
+    prefix = [setpriv, "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search", "--"]
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [*prefix, sys.executable, "-m", "lineage", "import", str(data), *FLAGS, "--store", str(store)],
+        capture_output=True, text=True,
+    )
+    assert_clean_error(result, "readonly database", "permissions")
+    assert "lineage init" not in result.stderr

@@ -118,3 +118,19 @@ def test_a_store_locked_too_long_is_a_clear_error(tmp_path: Path, timeout: str) 
     assert "Traceback" not in result.stderr
     assert "store stayed locked by another process" in result.stderr
     assert "LINEAGE_LOCK_TIMEOUT" in result.stderr
+
+
+def test_concurrent_init_creates_one_store(store_url: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "LINEAGE_STORE"}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "lineage", "init", "--store", store_url],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )
+        for _ in range(IMPORTERS)
+    ]
+    outputs = [process.communicate(timeout=120) for process in processes]
+    assert [p.returncode for p in processes] == [0] * IMPORTERS, [err for _, err in outputs]
+    assert sum("Created" in out for out, _ in outputs) >= 1
+    with Store.open(store_url) as opened:
+        assert opened.stats()["sources"] == 0

@@ -38,7 +38,7 @@ def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path: Path)
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError) as caught:
         Store.open(str(path))
-    assert "cannot read the store" in caught.value.message
+    assert "not a lineage store, or a damaged one" in caught.value.message
     assert path.read_bytes() == b"this is not sqlite" * 100
 
 

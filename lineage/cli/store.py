@@ -22,9 +22,8 @@ def init(store: str | None) -> None:
     current folder (as `git init` makes .git here).
     """
     url = locate_store(store, search=False) or default_new_store()
-    existed = not url.startswith("sqlite:///") or Path(url[len("sqlite:///") :]).exists()
     with Store.open(url, create=True) as opened:
-        verb = "Using existing" if existed else "Created"
+        verb = "Created" if opened.created else "Using existing"
         click.echo(f"{verb} lineage store at {opened.location}")
 
 

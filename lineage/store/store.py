@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
 
-from sqlalchemy import Connection, func, inspect, select
-from sqlalchemy.exc import DatabaseError, DBAPIError, OperationalError
+from sqlalchemy import Connection, func, inspect, select, text
+from sqlalchemy.exc import DatabaseError, DBAPIError
 
 from lineage import __version__
 from lineage.exceptions import SchemaVersionError, StoreError, StoreNotFoundError
@@ -102,6 +104,8 @@ class Store:
         self.location = describe(self.url)
         self.engine = make_engine(self.url)
         self._sources: dict[int, SourceSpec] = {}
+        # True when opening created the store's tables.
+        self.created = False
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -117,17 +121,14 @@ class Store:
         return store
 
     def _prepare(self, create: bool) -> None:
-        sqlite_path = self._sqlite_path()
-        if sqlite_path is not None and not sqlite_path.exists():
-            if not create:
-                raise StoreNotFoundError(
-                    "no lineage store", where=self.location, fix="run `lineage init` or pass --store"
-                )
-            sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            tables = set(inspect(self.engine).get_table_names())
-        except DatabaseError as exc:
-            raise self._unreadable(exc) from None
+        path = self._sqlite_path()
+        if path is not None:
+            tables = self._sqlite_tables(path, create)
+        else:
+            try:
+                tables = set(inspect(self.engine).get_table_names())
+            except DatabaseError as exc:
+                raise self._error(exc) from None
         if StoreMeta.__tablename__ not in tables:
             if not create:
                 raise StoreNotFoundError(
@@ -135,31 +136,91 @@ class Store:
                     where=self.location,
                     fix="run `lineage init` with this --store, or point --store at your store",
                 )
+            if path is not None and tables:
+                # A shared PostgreSQL database is expected to hold other tables; an SQLite file
+                # that does is someone else's database.
+                raise StoreError(
+                    f"not a lineage store: the file is a database with other tables ({', '.join(sorted(tables)[:5])})",
+                    where=self.location,
+                    fix="choose another --store path",
+                )
             self.write(self._create_schema)
+            self.created = True
         self._check_version()
+
+    def _sqlite_tables(self, path: Path, create: bool) -> set[str]:
+        """The tables of an SQLite file, looked at without changing it.
+
+        The engine's connections switch a file to WAL mode, which must not happen to a file that
+        turns out not to be a lineage store; so the first look is read-only, with plain sqlite3.
+        """
+        if path.is_dir():
+            raise StoreError(
+                "the store path is a folder", where=self.location, fix=f"name a file, e.g. {path / 'lineage.db'}"
+            )
+        if not path.exists():
+            if not create:
+                raise StoreNotFoundError(
+                    "no lineage store", where=self.location, fix="run `lineage init` or pass --store"
+                )
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the store's folder ({exc.strerror})",
+                    where=str(path.parent),
+                    fix="choose a --store path in a folder you can write to",
+                ) from None
+            return set()
+        try:
+            conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+            try:
+                rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from None
+        return {row[0] for row in rows}
 
     def _sqlite_path(self) -> Path | None:
         if self.url.startswith("sqlite:///") and self.url != "sqlite:///:memory:":
             return Path(self.url[len("sqlite:///") :])
         return None
 
-    def _unreadable(self, exc: DatabaseError) -> StoreError:
+    def _error(self, exc: Exception) -> StoreError:
+        """A database error as a message that names its real cause and fix."""
+        orig = getattr(exc, "orig", None)
         # Driver messages span lines; the CLI promises one.
-        detail = " ".join((str(exc.orig) if exc.orig is not None else str(exc)).split())
-        if isinstance(exc, OperationalError) and "connect" in detail.lower():
+        detail = " ".join(str(orig if orig is not None else exc).split())
+        low = detail.lower()
+        if any(
+            words in low for words in ("readonly", "read-only", "permission denied", "unable to open database file")
+        ):
+            return StoreError(
+                f"cannot open or write the store ({detail})",
+                where=self.location,
+                fix="check the permissions of the store file and its folder",
+            )
+        if "not a database" in low or "malformed" in low:
+            return StoreError(
+                f"not a lineage store, or a damaged one ({detail})",
+                where=self.location,
+                fix="point --store at your lineage store; if it is damaged, restore it from a backup",
+            )
+        if "connect" in low or "connection" in low:
             return StoreError(
                 f"cannot connect to the store ({detail})",
                 where=self.location,
                 fix="check that the server is running and the URL is right",
             )
-        return StoreError(
-            f"cannot read the store ({detail})",
-            where=self.location,
-            fix="point --store at a lineage store, or move this file aside and run `lineage init`",
-        )
+        return StoreError(f"store error ({detail})", where=self.location)
 
     @staticmethod
     def _create_schema(conn: Connection) -> None:
+        if conn.dialect.name == "postgresql":
+            # Two processes creating the schema at once would collide on PostgreSQL's catalogue;
+            # the second waits here, then finds the tables made.
+            conn.execute(text("SELECT pg_advisory_xact_lock(7265312)"))
         metadata.create_all(conn, checkfirst=True)
         meta = StoreMeta.__table__
         if _meta_value(conn, "schema_version") is None:
@@ -181,7 +242,11 @@ class Store:
         if found == SCHEMA_VERSION:
             return
         if found is None:
-            raise SchemaVersionError("the store has no valid schema version", where=self.location)
+            raise SchemaVersionError(
+                f"the store has no valid schema version (found {value!r})",
+                where=self.location,
+                fix="point --store at a store made by `lineage init`",
+            )
         if found > SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"the store has schema version {found}, newer than this tool's ({SCHEMA_VERSION})",
@@ -211,7 +276,7 @@ class Store:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
         except DatabaseError as exc:
-            raise self._unreadable(exc) from None
+            raise self._error(exc) from None
 
     def write(self, operation: Callable[[Connection], T]) -> T:
         """Run `operation` in one write transaction: all of it lands, or none of it.
@@ -229,7 +294,7 @@ class Store:
         try:
             return retry_busy(attempt, where=self.location)
         except DBAPIError as exc:
-            raise self._unreadable(exc) from None
+            raise self._error(exc) from None
 
     # -- capture ---------------------------------------------------------------------------
 
