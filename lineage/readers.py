@@ -113,7 +113,8 @@ class BadRecord:
 # Format detection and path expansion
 
 
-def _is_hf_folder(path: Path) -> bool:
+def is_saved_dataset(path: Path) -> bool:
+    """A folder written by `Dataset.save_to_disk` or `DatasetDict.save_to_disk`."""
     return (path / "dataset_dict.json").is_file() or (
         (path / "dataset_info.json").is_file() and (path / "state.json").is_file()
     )
@@ -139,7 +140,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     """The format of a file or folder: one of `FORMATS`. Raises InputError if it cannot tell."""
     p = Path(path)
     if p.is_dir():
-        if _is_hf_folder(p):
+        if is_saved_dataset(p):
             return "hf-disk"
         raise _directory_error(p)
     if not p.exists():
@@ -163,7 +164,7 @@ def _walk(root: Path, extensions: tuple[str, ...]) -> list[Path]:
     """Dataset files under `root`, sorted. A save_to_disk folder is one dataset, so it is listed as a
     whole and not entered (its state.json and .arrow shards are not separate datasets). Hidden files
     and directories (.git, .venv, .lineage) are skipped."""
-    if _is_hf_folder(root):
+    if is_saved_dataset(root):
         return [root]
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -172,7 +173,7 @@ def _walk(root: Path, extensions: tuple[str, ...]) -> list[Path]:
         for d in dirnames:
             if d.startswith("."):
                 continue
-            if _is_hf_folder(here / d):
+            if is_saved_dataset(here / d):
                 found.append(here / d)
             else:
                 keep.append(d)
@@ -321,7 +322,11 @@ def _bad_json_line(raw: bytes, first: bool) -> tuple[object, str | None]:
     try:
         orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        return None, f"invalid JSON ({exc.msg} at column {exc.colno})"
+        try:
+            # orjson refuses integers beyond 64 bits, which JSON allows; the standard parser takes them.
+            return json.loads(raw.decode("utf-8")), None
+        except ValueError:
+            return None, f"invalid JSON ({exc.msg} at column {exc.colno})"
     raise AssertionError("unreachable: the line parsed on the second try")
 
 

@@ -20,7 +20,10 @@ def parse_time(value: Any) -> datetime | None:
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         # Milliseconds since the epoch are common in exported logs; seconds otherwise.
         seconds = value / 1000 if value > 10**11 else value
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"not a time in seconds or milliseconds since 1970: {value!r}") from None
     elif isinstance(value, str):
         text = value.strip()
         if text.endswith(("Z", "z")):
@@ -33,4 +36,7 @@ def parse_time(value: Any) -> datetime | None:
         raise ValueError(f"not a date or time: {value!r}")
     if moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"a time out of range: {value!r}") from None

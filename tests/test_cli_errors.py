@@ -173,3 +173,78 @@ def test_read_only_store_names_permissions_not_reinit(tmp_path: Path) -> None:
     )
     assert_clean_error(result, "readonly database", "permissions")
     assert "lineage init" not in result.stderr
+
+
+def _batch_line(**body: object) -> dict:
+    return {"custom_id": "x", "response": {"status_code": 200, "body": {"object": "chat.completion", **body}},
+            "error": None}
+
+
+def test_odd_shapes_in_batch_files_are_bad_records_not_crashes(store: str, tmp_path: Path) -> None:
+    good = _batch_line(model="gpt-4o", created=1735689600,
+                       choices=[{"message": {"role": "assistant", "content": "fine"}}])
+    lines = [
+        good,
+        _batch_line(model="gpt-4o", created="yesterday", choices=[]),
+        _batch_line(model="gpt-4o", created=1, choices=["oops"]),
+        _batch_line(model=["gpt-4o"], created=1, choices=[]),
+        _batch_line(model=123, created=1, choices=[]),
+        {"custom_id": "y", "response": {"status_code": 200, "body": {"object": "response", "model": "o3",
+                                                                     "output": ["x"]}}, "error": None},
+    ]
+    data = write_jsonl(tmp_path / "batch.jsonl", lines)
+    strict = run_cli("import", str(data), "--store", store)
+    assert_clean_error(strict, "batch.jsonl line 2", "--skip-bad")
+    assert _count(store) == 0
+    lenient = run_cli("import", str(data), "--skip-bad", "--store", store)
+    assert lenient.returncode == 0, lenient.stderr
+    assert "Traceback" not in lenient.stderr
+    assert "skipped 5 malformed records" in lenient.stderr
+    assert _count(store) == 1
+
+
+def test_odd_values_in_source_columns_are_bad_records(store: str, tmp_path: Path) -> None:
+    rows = [
+        {"prompt": "p", "completion": "c1", "m": "gpt-4o", "t": "2025-01-01"},
+        {"prompt": "p", "completion": "c2", "m": ["gpt-4o"], "t": None},
+        {"prompt": "p", "completion": "c3", "m": "gpt-4o", "t": 99999999999999999999},
+    ]
+    data = tmp_path / "d.jsonl"
+    # orjson cannot write the 20-digit integer; the standard library can, and the reader must read it.
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    result = run_cli("import", str(data), "--model-column", "m", "--time-column", "t", "--skip-bad", "--store", store)
+    assert result.returncode == 0, result.stderr
+    assert "d.jsonl line 2: column 'm' holds list" in result.stderr
+    assert "d.jsonl line 3: column 't'" in result.stderr
+    assert _count(store) == 1
+
+
+def test_out_of_range_time_flag(store: str, tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "d.jsonl", [chat("q", "a")])
+    assert_clean_error(
+        run_cli("import", str(data), *FLAGS, "--generated-at", "9999-12-31T23:59:59-05:00", "--store", store),
+        "--generated-at",
+    )
+
+
+def test_wrong_type_is_an_error_not_an_empty_import(store: str, tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "chat.jsonl", [chat("q", "a")])
+    assert_clean_error(
+        run_cli("import", str(data), "--type", "openai-batch", "--store", store), "not an OpenAI batch output line"
+    )
+
+
+def test_broken_dataset_card(store: str, tmp_path: Path) -> None:
+    from datasets import Dataset
+
+    folder = tmp_path / "ds"
+    Dataset.from_list([{"text": "a document"}]).save_to_disk(folder)
+    (folder / "README.md").write_text("---\nlicense: [mit\npretty_name: x: y:\n---\n")
+    assert_clean_error(run_cli("import", str(folder), "--store", store), "dataset card", "README.md", "--license")
+    ok = run_cli("import", str(folder), "--name", "ds", "--license", "MIT", "--store", store)
+    assert ok.returncode == 0, ok.stderr
+    (folder / "README.md").write_text("---\npretty_name: Docs\n---\n")
+    run_cli("import", str(folder), "--store", store, check=True)
+    with Store.open(store) as opened:
+        kinds = {s.source.name: s.source.kind for s in opened.sources()}
+    assert kinds == {"ds": "dataset", "Docs": "dataset"}

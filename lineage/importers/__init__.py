@@ -21,9 +21,9 @@ from lineage.importers.converters import (
     per_row_source,
     sniff_kind,
 )
-from lineage.importers.hf import card_source_fields, is_saved_dataset
+from lineage.importers.hf import card_source_fields
 from lineage.licenses import normalise_license
-from lineage.readers import Record, expand_paths, iter_records
+from lineage.readers import Record, detect_format, expand_paths, is_saved_dataset, iter_records
 from lineage.sources import SourceSpec
 from lineage.store.store import Store
 
@@ -74,7 +74,10 @@ def import_paths(
 def _plan(path: Path, request: ImportRequest) -> list[FileImport]:
     """What to import from one path the user gave."""
     if path.is_dir():
-        card = card_source_fields(path) if request.kind in ("auto", "hf", "dataset") else {}
+        # Flags that already name the dataset and its licence make the card unnecessary, which
+        # is also the way round a broken one.
+        named = request.source.get("name") and request.source.get("license")
+        card = card_source_fields(path) if request.kind in ("auto", "hf", "dataset") and not named else {}
         if is_saved_dataset(path):
             return [_file(path, request, card, default_name=path.name)]
         targets = expand_paths([str(path)])
@@ -105,8 +108,8 @@ def _file(
         converter = anthropic_batch(channel=fields.get("channel") or "batch-api", generated_at=generated_at)
         return FileImport(path, converter, f"anthropic-batch {path}")
     if card or kind == "hf":
-        # The card fills in what flags leave out; flags win.
-        fields.setdefault("kind", "dataset")
+        # A dataset folder: the card fills in what flags leave out; flags win.
+        fields["kind"] = fields.get("kind") or "dataset"
         for key in ("name", "license"):
             if not fields.get(key):
                 fields[key] = card.get(key) or (default_name if key == "name" else None)
@@ -146,10 +149,14 @@ def _refuse_source_flags(fields: Mapping[str, str | None], kind: str, *, allowed
 
 
 def _sniff(path: Path, request: ImportRequest) -> str:
-    """Look at the first good record to tell a provider's batch file from a dataset."""
-    if path.is_dir() or path.suffix in (".parquet", ".arrow", ".csv"):
+    """Look at the first record of a JSONL file to tell a provider's batch file from a dataset.
+
+    Provider batch results are always JSON Lines; other formats are datasets. Only the first
+    non-blank line is read, however large the file.
+    """
+    fmt = request.options.input_format or (None if path.is_dir() else detect_format(path))
+    if fmt != "jsonl":
         return "dataset"
-    for record in iter_records(path, format=request.options.input_format):
-        if isinstance(record, Record):
-            return sniff_kind(record.data)
+    for record in iter_records(path, format="jsonl"):
+        return sniff_kind(record.data) if isinstance(record, Record) else "dataset"
     return "dataset"

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from lineage import __version__
-from lineage.exceptions import InputError, LayoutError
+from lineage.exceptions import InputError, LineageError
 from lineage.fingerprints import fingerprint
 from lineage.readers import BadRecord, detect_format, file_sha256, iter_records
 from lineage.segments import COMPLETION_ROLES, Segment
@@ -165,9 +165,14 @@ def _import_file(
         except SkipRecord as exc:
             result.skip_reasons[exc.reason] += 1
             continue
-        except (LayoutError, InputError) as exc:
+        except LineageError as exc:
             skipped += 1
             _bad(result, options, path_text, record.line, exc.what, fix=exc.fix)
+            continue
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            # A converter met a shape it does not expect; the record is bad, not the import.
+            skipped += 1
+            _bad(result, options, path_text, record.line, f"unexpected record shape: {exc}")
             continue
         for part in attributed:
             when = part.generated_at
@@ -225,14 +230,21 @@ def _bad(
 
 
 def _dataset_id(conn: Connection, item: FileImport, sha256: str, fmt: str) -> int:
-    """The dataset row for this file's content, registered on first import."""
+    """The dataset row for this content under this name and licence, registered on first import."""
     table = DatasetRow.__table__
-    found = conn.execute(select(table.c.id).where(table.c.content_sha256 == sha256).limit(1)).scalar()
+    name = item.dataset_name or item.path.name
+    license_column = table.c.license
+    same_license = license_column.is_(None) if item.dataset_license is None else license_column == item.dataset_license
+    found = conn.execute(
+        select(table.c.id)
+        .where(table.c.content_sha256 == sha256, table.c.name == name, same_license)
+        .limit(1)
+    ).scalar()
     if found is not None:
         return found
     return conn.execute(
         table.insert().values(
-            name=item.dataset_name or item.path.name,
+            name=name,
             path=str(item.path),
             content_sha256=sha256,
             format=fmt,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,8 +57,8 @@ def per_row_source(
     specs: dict[tuple[Any, Any], SourceSpec] = {}
 
     def source_for(data: dict[str, Any]) -> SourceSpec | None:
-        model = _column(data, columns.model)
-        provider = _column(data, columns.provider)
+        model = _name(data, columns.model)
+        provider = _name(data, columns.provider)
         if not model and not provider:
             return base
         key = (provider, model)
@@ -81,11 +80,8 @@ def per_row_source(
         when = generated_at
         if columns.generated_at:
             value = _column(data, columns.generated_at)
-            if value not in (None, ""):
-                try:
-                    when = parse_time(value)
-                except ValueError as exc:
-                    raise LayoutError(f"column {columns.generated_at!r}: {exc}") from None
+            if value is not None:
+                when = _time(value, f"column {columns.generated_at!r}")
         source = source_for(data)
         segments = extract_segments(data, layout=layout, mapping=mapping)
         if source is None:
@@ -106,6 +102,36 @@ def _column(data: Mapping[str, Any], name: str | None) -> Any:
         value = value.get(part)
     if isinstance(value, str):
         return value.strip() or None
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return value
+    raise LayoutError(f"column {name!r} holds {type(value).__name__} where text or a number was expected")
+
+
+def _name(data: Mapping[str, Any], name: str | None) -> str | None:
+    """A column that names something (a model, a provider): text, never a number."""
+    value = _column(data, name)
+    return None if value is None else str(value)
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise LayoutError(f"{what} is {type(value).__name__ if value is not None else 'missing'}, not text")
+    return value
+
+
+def _time(value: Any, what: str) -> datetime | None:
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise LayoutError(f"{what}: {exc}") from None
+
+
+def _objects(value: Any, what: str) -> list[Mapping[str, Any]]:
+    """A list of JSON objects, or a LayoutError naming what was expected."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
+        raise LayoutError(f"{what} should be a list of objects")
     return value
 
 
@@ -122,6 +148,8 @@ def openai_batch(*, channel: str = "batch-api") -> Converter:
     specs: dict[str, SourceSpec] = {}
 
     def convert(data: dict[str, Any]) -> Iterable[Attributed]:
+        if "response" not in data and "error" not in data:
+            raise LayoutError("not an OpenAI batch output line (no response or error)")
         response = data.get("response")
         if data.get("error") or not isinstance(response, dict):
             raise SkipRecord("failed request")
@@ -130,15 +158,13 @@ def openai_batch(*, channel: str = "batch-api") -> Converter:
         body = response.get("body")
         if not isinstance(body, dict):
             raise LayoutError("an OpenAI batch line without response.body")
-        model = body.get("model")
-        if not model:
-            raise LayoutError("an OpenAI batch response without a model")
+        model = _text(body.get("model"), "the response's model")
         spec = specs.get(model)
         if spec is None:
             spec = specs[model] = SourceSpec.build(kind="api", provider="openai", model=model, channel=channel)
-        when = parse_time(body.get("created") or body.get("created_at"))
+        when = _time(body.get("created") or body.get("created_at"), "the response's created time")
         external = data.get("custom_id") or response.get("request_id") or body.get("id")
-        return (Attributed(spec, openai_body_segments(body), when, external),)
+        return (Attributed(spec, openai_body_segments(body), when, None if external is None else str(external)),)
 
     return convert
 
@@ -147,12 +173,14 @@ def openai_body_segments(body: Mapping[str, Any]) -> list:
     """Completion-side segments of an OpenAI response body (any of its three shapes)."""
     kind = body.get("object")
     if kind == "chat.completion" or ("choices" in body and kind != "text_completion"):
-        messages = [choice.get("message") or {} for choice in body.get("choices") or ()]
-        return _assistant_segments(messages)
+        choices = _objects(body.get("choices"), "the response's choices")
+        return _assistant_segments(
+            [_objects([c.get("message") or {}], "a choice's message")[0] for c in choices]
+        )
     if kind == "response" or "output" in body:
-        return _assistant_segments([_responses_message(body.get("output") or ())])
+        return _assistant_segments([_responses_message(_objects(body.get("output"), "the response's output"))])
     if kind == "text_completion":
-        choices = [{"text": choice.get("text")} for choice in body.get("choices") or ()]
+        choices = [{"text": choice.get("text")} for choice in _objects(body.get("choices"), "the response's choices")]
         return [s for c in choices if c["text"] for s in extract_segments(c, mapping=_LEGACY_COMPLETION)]
     if kind in ("list", "embedding"):
         raise SkipRecord("embeddings carry no text")
@@ -173,13 +201,14 @@ def _responses_message(output: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         if kind == "message":
             parts.extend(
                 {"type": "text", "text": part.get("text", "")}
-                for part in item.get("content") or ()
+                for part in _objects(item.get("content"), "a message's content")
                 if part.get("type") in ("output_text", "text")
             )
         elif kind == "function_call":
             tool_calls.append({"type": "function", "function": {"name": item.get("name"), "arguments": item.get("arguments")}})
         elif kind == "reasoning":
-            reasoning.extend(s.get("text", "") for s in item.get("summary") or () if s.get("text"))
+            summary = _objects(item.get("summary"), "a reasoning item's summary")
+            reasoning.extend(str(part["text"]) for part in summary if part.get("text"))
     message: dict[str, Any] = {"role": "assistant", "content": parts}
     if tool_calls:
         message["tool_calls"] = tool_calls
@@ -212,9 +241,9 @@ def anthropic_batch(*, channel: str = "batch-api", generated_at: datetime | None
         if result.get("type") != "succeeded":
             raise SkipRecord(f"{result.get('type', 'unknown')} request")
         message = result.get("message")
-        if not isinstance(message, dict) or not message.get("model"):
-            raise LayoutError("a succeeded Anthropic batch result without a message and model")
-        model = message["model"]
+        if not isinstance(message, dict):
+            raise LayoutError("a succeeded Anthropic batch result without a message")
+        model = _text(message.get("model"), "the message's model")
         spec = specs.get(model)
         if spec is None:
             spec = specs[model] = SourceSpec.build(kind="api", provider="anthropic", model=model, channel=channel)
@@ -222,7 +251,8 @@ def anthropic_batch(*, channel: str = "batch-api", generated_at: datetime | None
         if isinstance(content, str):
             content = [{"type": "text", "text": content}]
         segments = extract_segments({"messages": [{"role": "assistant", "content": content}]}, layout="openai-chat")
-        return (Attributed(spec, segments, generated_at, data.get("custom_id") or message.get("id")),)
+        external = data.get("custom_id") or message.get("id")
+        return (Attributed(spec, segments, generated_at, None if external is None else str(external)),)
 
     return convert
 
@@ -237,6 +267,3 @@ def sniff_kind(data: Mapping[str, Any]) -> str:
             return "anthropic-batch"
     return "dataset"
 
-
-def describe_columns(columns: SourceColumns) -> str:
-    return json.dumps({k: v for k, v in vars(columns).items() if v}, sort_keys=True)

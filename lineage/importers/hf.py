@@ -5,15 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lineage.exceptions import InputError
+from lineage.exceptions import InputError, LineageError
 from lineage.licenses import card_license
-
-_SAVED_MARKERS = ("dataset_dict.json", "state.json")
-
-
-def is_saved_dataset(path: Path) -> bool:
-    """A folder written by `Dataset.save_to_disk` or `DatasetDict.save_to_disk`."""
-    return path.is_dir() and any((path / marker).is_file() for marker in _SAVED_MARKERS)
 
 
 def read_card(folder: Path) -> dict[str, Any]:
@@ -32,8 +25,11 @@ def read_card(folder: Path) -> dict[str, Any]:
     try:
         return DatasetCard.load(readme).data.to_dict()
     except Exception as exc:
+        detail = " ".join(str(exc).split())
         raise InputError(
-            f"cannot read the dataset card ({exc})", where=str(readme), fix="fix its YAML header"
+            f"cannot read the dataset card ({detail})",
+            where=str(readme),
+            fix="fix its YAML header, or pass --name and --license to do without it",
         ) from None
 
 
@@ -43,4 +39,8 @@ def card_source_fields(folder: Path) -> dict[str, str | None]:
     if not data:
         return {}
     name = data.get("pretty_name")
-    return {"name": str(name) if name else None, "license": card_license(data)}
+    try:
+        license_ = card_license(data)
+    except LineageError as exc:
+        raise InputError(exc.what, where=str(folder / "README.md"), fix=exc.fix) from None
+    return {"name": str(name) if name else None, "license": license_}
