@@ -56,13 +56,27 @@ def find_config(start: Path | None = None) -> Config:
         if own.is_file():
             data = load_toml(own)
             # A lineage.toml may hold the settings at top level or under [tool.lineage].
-            return Config(own, data.get("tool", {}).get("lineage", data))
+            section = _table(data.get("tool"), own, "tool").get("lineage") if "tool" in data else data
+            return _checked(Config(own, _table(section, own, "tool.lineage")))
         pyproject = candidate / "pyproject.toml"
         if pyproject.is_file():
             data = load_toml(pyproject)
-            section = data.get("tool", {}).get("lineage")
+            section = _table(data.get("tool", {}), pyproject, "tool").get("lineage")
             if section is not None:
-                if not isinstance(section, dict):
-                    raise ConfigError("[tool.lineage] must be a table", where=str(pyproject))
-                return Config(pyproject, section)
+                return _checked(Config(pyproject, _table(section, pyproject, "tool.lineage")))
     return Config()
+
+
+def _table(value: Any, path: Path, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{key}] must be a table", where=str(path), fix=f"write it as a [{key}] section")
+    return value
+
+
+def _checked(config: Config) -> Config:
+    store = config.get("store")
+    if store is not None and (not isinstance(store, str) or not store.strip()):
+        raise ConfigError(
+            "`store` must be a path or URL in quotes", where=str(config.path), fix='e.g. store = ".lineage/lineage.db"'
+        )
+    return config

@@ -132,7 +132,7 @@ def _directory_error(p: Path) -> InputError:
     return InputError(
         "a directory, not a dataset file",
         where=str(p),
-        fix="pass the files in it (expand_paths, or a glob such as 'data/**/*.jsonl')",
+        fix="name the data files in it, or a glob such as 'data/**/*.jsonl'",
     )
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from lineage.exceptions import LayoutError
+from lineage.exceptions import LayoutError, UsageError
 from lineage.fingerprints import fingerprint
 
 # Roles whose text a model (or a dataset's author) produced: what an import attributes to the source.
@@ -130,7 +130,16 @@ def extract_segments(
             raise LayoutError(f"unknown layout {name!r}", fix=f"use one of: {', '.join(LAYOUTS)}")
         reader(record, out)
         _insert_top_level_reasoning(record, out)
-    return _split_think(out)
+    return split_think(out)
+
+
+def check_mapping(mapping: Mapping[str, str]) -> None:
+    """Refuse a field mapping that could never match, before any record is read."""
+    for role, path in mapping.items():
+        if role not in ROLES:
+            raise UsageError(f"unknown role {role!r} in the field mapping", fix=f"use one of {', '.join(sorted(ROLES))}")
+        if not isinstance(path, str) or not all(part.strip() for part in path.split(".")):
+            raise UsageError(f"invalid field path {path!r} for role {role!r}", fix="use dotted names, e.g. meta.answer")
 
 
 def detect_layout(record: Mapping[str, Any]) -> str:
@@ -500,7 +509,7 @@ def _insert_top_level_reasoning(record: Mapping[str, Any], out: list[Segment]) -
         out[at:at] = found
 
 
-def _split_think(segments: list[Segment]) -> list[Segment]:
+def split_think(segments: list[Segment]) -> list[Segment]:
     """Split a leading `<think>...</think>` off completion-side text into a reasoning segment.
 
     Done once here, for every layout, so an R1-style answer fingerprints the same as one whose trace
@@ -538,7 +547,7 @@ def _add(out: list[Segment], role: str, value: Any, field: str) -> None:
     if value is None:
         return
     if not isinstance(value, str):
-        if not isinstance(value, (int, float)):
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise LayoutError(f"{field} holds {_kind(value)} where text was expected", fix=_MAP_FIX)
         value = str(value)
     if value and not value.isspace():

@@ -7,20 +7,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from lineage.exceptions import UsageError
+from lineage.vocabulary import CHANNELS, KINDS
 
 Kind = Literal["api", "open-model", "dataset", "human", "web", "unknown"]
-KINDS: tuple[str, ...] = ("api", "open-model", "dataset", "human", "web", "unknown")
-CHANNELS: tuple[str, ...] = (
-    "api",
-    "batch-api",
-    "consumer-app",
-    "bedrock",
-    "vertex",
-    "azure",
-    "openrouter",
-    "self-hosted",
-)
-
+__all__ = ["CHANNELS", "KINDS", "Kind", "SourceSpec", "infer_provider"]
 # Model-name prefixes that identify the maker, for rows and responses that name only a model.
 # Order matters: the first matching prefix wins, so longer, more specific ones come first.
 _MODEL_PREFIXES: tuple[tuple[str, str], ...] = (

@@ -248,3 +248,66 @@ def test_broken_dataset_card(store: str, tmp_path: Path) -> None:
     with Store.open(store) as opened:
         kinds = {s.source.name: s.source.kind for s in opened.sources()}
     assert kinds == {"ds": "dataset", "Docs": "dataset"}
+
+
+def test_bad_layout_and_mapping_are_refused_up_front(store: str, tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "d.jsonl", [chat("q", "a")])
+    bad_layout = run_cli("import", str(data), *FLAGS, "--layout", "nope", "--skip-bad", "--store", store)
+    assert bad_layout.returncode == 2 and "'nope' is not one of" in bad_layout.stderr
+    assert_clean_error(
+        run_cli("import", str(data), *FLAGS, "--map", "bogus=prompt", "--skip-bad", "--store", store),
+        "unknown role 'bogus'",
+    )
+    assert_clean_error(
+        run_cli("import", str(data), *FLAGS, "--map", "completion=a..b", "--store", store), "invalid field path"
+    )
+    assert _count(store) == 0
+
+
+def test_bad_prompt_source_names_the_option(store: str, tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "d.jsonl", [chat("q", "a")])
+    assert_clean_error(run_cli("import", str(data), *FLAGS, "--prompt-source", "garbage", "--store", store),
+                       "--prompt-source", "kind=human")
+    assert_clean_error(run_cli("import", str(data), *FLAGS, "--prompt-source", "kind=robot", "--store", store),
+                       "--prompt-source")
+
+
+def test_empty_arguments(store: str) -> None:
+    assert_clean_error(run_cli("show", "", "--store", store), "nothing to show")
+    assert_clean_error(run_cli("sources", "--store", ""), "--store is empty")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [
+        ("lineage.toml", "store = 1\n", "`store` must be a path"),
+        ("lineage.toml", 'tool = "x"\n', "[tool] must be a table"),
+        ("lineage.toml", "[tool]\nlineage = 3\n", "[tool.lineage] must be a table"),
+        ("pyproject.toml", "tool = 5\n", "[tool] must be a table"),
+    ],
+)
+def test_config_with_wrong_types(tmp_path: Path, name: str, content: str, needle: str) -> None:
+    (tmp_path / name).write_text(content)
+    assert_clean_error(run_cli("sources", cwd=tmp_path), needle, name)
+
+
+def test_interrupted_import_exits_130_and_lands_nothing(store: str, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    big = write_jsonl(tmp_path / "big.jsonl", [chat(f"q{i}", f"answer {i}") for i in range(300_000)])
+    env = {k: v for k, v in os.environ.items() if k != "LINEAGE_STORE"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lineage", "import", str(big), *FLAGS, "--store", store],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    time.sleep(2.5)
+    assert process.poll() is None, "the import finished before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "Interrupted." in err and "Traceback" not in err
+    assert _count(store) == 0

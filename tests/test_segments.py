@@ -861,3 +861,8 @@ def test_dolly_instruction_context_response_reads_as_alpaca() -> None:
         ("input", "A long text.", "context"),
         ("output", "Short.", "response"),
     ]
+
+
+def test_booleans_are_not_text() -> None:
+    with pytest.raises(LayoutError, match="where text was expected"):
+        extract_segments({"text": True})

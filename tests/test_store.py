@@ -164,3 +164,28 @@ def test_stats_counts(store: Store) -> None:
     assert stats["capture_runs"] == 1
     assert stats["origins_by_role"] == {"assistant": 1, "reasoning": 1}
     assert stats["origins_by_kind"] == {"api": 2}
+
+
+def test_captured_think_answer_matches_the_same_answer_imported(store: Store) -> None:
+    from lineage.segments import extract_segments
+
+    answer = "<think>Two and two make four.</think>The answer is 4."
+    with store.capture(CLAUDE) as run:
+        recorded = run.record(answer)
+    imported = [s.fingerprint for s in extract_segments({"prompt": "2+2?", "completion": answer}) if s.side == "completion"]
+    assert sorted(recorded) == sorted(imported)
+    roles = {o.role for fp in recorded for o in store.lookup([fp])[fp]}
+    assert roles == {"reasoning", "assistant"}
+
+
+def test_capture_refuses_parents_that_are_not_fingerprints(store: Store) -> None:
+    from lineage.exceptions import UsageError
+
+    with store.capture(CLAUDE) as run:
+        with pytest.raises(UsageError, match="parent must be a fingerprint"):
+            run.record("x", parents=[b"abc"])
+        with pytest.raises(UsageError, match="parent must be a fingerprint"):
+            run.record("x", parents=["zz"])
+        run.record("y", parents=[fingerprint("a").hex()])
+    (origin,) = store.lookup([fingerprint("y")])[fingerprint("y")]
+    assert origin.parents == (fingerprint("a"),)

@@ -21,8 +21,9 @@ from sqlalchemy import Connection, update
 
 from lineage import __version__
 from lineage.exceptions import UsageError
+from lineage.fingerprints import FINGERPRINT_SIZE, parse_fingerprint
 from lineage.fingerprints import fingerprint as fingerprint_of
-from lineage.segments import ROLES, extract_segments
+from lineage.segments import ROLES, Segment, extract_segments, split_think
 from lineage.sources import SourceSpec
 from lineage.store.schema import CaptureRunRow, utcnow
 from lineage.store.writes import OriginWriter, SourceIds
@@ -104,9 +105,11 @@ class CaptureRun:
         if role not in ROLES:
             raise UsageError(f"unknown role {role!r}", fix=f"use one of {', '.join(sorted(ROLES))}")
         when = generated_at or datetime.now(timezone.utc)
-        parent_fps = tuple(p if isinstance(p, bytes) else bytes.fromhex(p) for p in parents)
+        parent_fps = tuple(_parent(p) for p in parents)
         if text is not None:
-            items = [(role, text, source)]
+            # A leading <think>...</think> is split off as in imports, so a captured R1-style
+            # answer has the same fingerprints as the same answer read from a dataset file.
+            items = [(s.role, s.text, source) for s in split_think([Segment(role, text, "text")])]
         else:
             items = []
             for segment in extract_segments(example, layout=layout, mapping=mapping):  # type: ignore[arg-type]
@@ -179,6 +182,21 @@ class CaptureRun:
         self.run_id, added = self.store.write(write)
         self.added += added
         self._pending = []
+
+
+def _parent(value: bytes | str) -> bytes:
+    """A parent fingerprint given as 32 bytes or 64 hex characters."""
+    if isinstance(value, bytes) and len(value) == FINGERPRINT_SIZE:
+        return value
+    if isinstance(value, str):
+        try:
+            return parse_fingerprint(value)
+        except ValueError:
+            pass
+    raise UsageError(
+        f"a parent must be a fingerprint (32 bytes or 64 hex characters), got {value!r:.80}",
+        fix="pass lineage.fingerprint(text) or its .hex()",
+    )
 
 
 def _start_run(conn: Connection, description: str) -> int:

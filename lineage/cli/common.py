@@ -29,6 +29,10 @@ class LineageGroup(click.Group):
             return super().invoke(ctx)
         except LineageError as exc:
             raise LineageClickError(exc) from None
+        except KeyboardInterrupt:
+            # 1 means "the data breaches a rule"; an interrupted run must not look like that.
+            click.echo("Interrupted.", err=True)
+            raise click.exceptions.Exit(130) from None
 
 
 def store_option(func: F) -> F:

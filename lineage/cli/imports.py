@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from lineage.cli.common import echo_json, format_option, parse_mapping, store_option
 from lineage.exceptions import UsageError
-from lineage.importers import IMPORT_KINDS, ImportRequest, import_paths
-from lineage.importers.base import ImportOptions
-from lineage.importers.converters import SourceColumns
-from lineage.progress import progress_bar
-from lineage.sources import CHANNELS, KINDS, SourceSpec
-from lineage.store import open_store
+from lineage.segments import LAYOUTS
 from lineage.timeutil import parse_time
+from lineage.vocabulary import CHANNELS, IMPORT_TYPES, KINDS
+
+if TYPE_CHECKING:
+    from lineage.sources import SourceSpec
 
 _SPEC_KEYS = ("kind", "provider", "model", "channel", "license", "name")
 
@@ -24,7 +24,7 @@ _SPEC_KEYS = ("kind", "provider", "model", "channel", "license", "name")
 @click.option(
     "--type",
     "import_format",
-    type=click.Choice(IMPORT_KINDS),
+    type=click.Choice(IMPORT_TYPES),
     default="auto",
     show_default=True,
     help="What the files are. `auto` recognises OpenAI and Anthropic batch result files and "
@@ -47,7 +47,7 @@ _SPEC_KEYS = ("kind", "provider", "model", "channel", "license", "name")
     "Without it they are left unrecorded.",
 )
 @click.option("--all-segments", is_flag=True, help="Attribute prompt-side segments to the source too.")
-@click.option("--layout", metavar="NAME", help="Force a record layout (openai-chat, sharegpt, alpaca, ...).")
+@click.option("--layout", type=click.Choice(LAYOUTS), help="Force a record layout.")
 @click.option("--map", "mapping", multiple=True, metavar="ROLE=FIELD", help="Explicit field mapping; repeatable.")
 @click.option(
     "--input-format",
@@ -94,6 +94,13 @@ def import_(
     The whole import is one transaction: it lands whole, or (on a malformed record, unless
     --skip-bad) not at all. Importing the same data again adds nothing.
     """
+    # Imported here rather than at the top: `lineage --help` should not load SQLAlchemy.
+    from lineage.importers import ImportRequest, import_paths
+    from lineage.importers.base import ImportOptions
+    from lineage.importers.converters import SourceColumns
+    from lineage.progress import progress_bar
+    from lineage.store import open_store
+
     request = ImportRequest(
         kind=import_format,
         source={
@@ -109,7 +116,7 @@ def import_(
         layout=layout,
         mapping=parse_mapping(mapping, "--map") or None,
         options=ImportOptions(
-            prompt_source=parse_source_spec(prompt_source) if prompt_source else None,
+            prompt_source=parse_source_spec(prompt_source, "--prompt-source") if prompt_source else None,
             all_segments=all_segments,
             skip_bad=skip_bad,
             store_text=store_text,
@@ -151,17 +158,23 @@ def _time(value: str | None) -> datetime | None:
         raise UsageError(f"--generated-at: {exc}", fix="use e.g. 2025-03-01 or 2025-03-01T12:00:00Z") from None
 
 
-def parse_source_spec(text: str) -> SourceSpec:
+def parse_source_spec(text: str, option: str) -> SourceSpec:
     """`kind=human,name=annotators` (or a bare kind such as `human`) as a source."""
+    from lineage.sources import SourceSpec
+
+    fix = f"use key=value pairs with keys {', '.join(_SPEC_KEYS)}, e.g. {option} kind=human,name=annotators"
     if "=" not in text:
+        if text.strip() not in KINDS:
+            raise UsageError(f"{option}: {text!r} is neither a kind nor key=value pairs", fix=fix)
         return SourceSpec.build(kind=text.strip(), name=text.strip())
     fields: dict[str, str] = {}
     for part in text.split(","):
         key, sep, value = part.partition("=")
         key = key.strip()
         if not sep or key not in _SPEC_KEYS:
-            raise UsageError(
-                f"invalid source {text!r}", fix=f"use key=value pairs with keys {', '.join(_SPEC_KEYS)}"
-            )
+            raise UsageError(f"{option}: invalid source {text!r}", fix=fix)
         fields[key] = value.strip()
-    return SourceSpec.build(**fields)
+    try:
+        return SourceSpec.build(**fields)
+    except UsageError as exc:
+        raise UsageError(f"{option}: {exc.what}", fix=fix) from None

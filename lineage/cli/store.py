@@ -9,8 +9,9 @@ import click
 from lineage.cli.common import echo_json, format_option, store_option, table
 from lineage.exceptions import InputError, UsageError
 from lineage.fingerprints import fingerprint, parse_fingerprint
-from lineage.store import Store, open_store
-from lineage.store.location import default_new_store, locate_store
+
+# The store modules load SQLAlchemy; each command imports them when it runs, so that
+# `lineage --help` and commands that need no store start fast.
 
 
 @click.command()
@@ -21,6 +22,9 @@ def init(store: str | None) -> None:
     Without --store, LINEAGE_STORE or a `store` setting, the store is .lineage/lineage.db in the
     current folder (as `git init` makes .git here).
     """
+    from lineage.store import Store
+    from lineage.store.location import default_new_store, locate_store
+
     url = locate_store(store, search=False) or default_new_store()
     with Store.open(url, create=True) as opened:
         verb = "Created" if opened.created else "Using existing"
@@ -32,6 +36,8 @@ def init(store: str | None) -> None:
 @format_option("text", "json")
 def sources(store: str | None, output_format: str) -> None:
     """List every source with the number of segments recorded for it."""
+    from lineage.store import open_store
+
     with open_store(store) as opened:
         summaries = opened.sources()
     if output_format == "json":
@@ -72,10 +78,12 @@ def show(query: str | None, text_file: Path | None, as_text: bool, store: str | 
             query = text_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(f"cannot read text ({exc})", where=str(text_file)) from None
-    if query is None:
+    if query is None or not query.strip():
         raise UsageError("nothing to show", fix="pass the text, a fingerprint, or --file")
     fp = _as_fingerprint(query) if not as_text else None
     fp = fp or fingerprint(query)
+    from lineage.store import open_store
+
     with open_store(store) as opened:
         found = opened.lookup([fp]).get(fp, [])
         runs = {o.run_id: opened.run_info(o.run_id) for o in found}
@@ -112,6 +120,8 @@ def _as_fingerprint(value: str) -> bytes | None:
 @format_option("text", "json")
 def stats(store: str | None, output_format: str) -> None:
     """Counts of what the store holds."""
+    from lineage.store import open_store
+
     with open_store(store) as opened:
         result = opened.stats()
     if output_format == "json":

@@ -24,10 +24,12 @@ from lineage.importers.converters import (
 from lineage.importers.hf import card_source_fields
 from lineage.licenses import normalise_license
 from lineage.readers import Record, detect_format, expand_paths, is_saved_dataset, iter_records
+from lineage.segments import LAYOUTS, check_mapping
 from lineage.sources import SourceSpec
 from lineage.store.store import Store
+from lineage.vocabulary import IMPORT_TYPES
 
-IMPORT_KINDS = ("auto", "dataset", "openai-batch", "anthropic-batch", "hf")
+IMPORT_KINDS = IMPORT_TYPES
 
 __all__ = ["IMPORT_KINDS", "ImportRequest", "ImportResult", "import_paths"]
 
@@ -61,6 +63,10 @@ def import_paths(
     """
     request = replace(request or ImportRequest())
     request.source = {**request.source, **source}
+    if request.mapping:
+        check_mapping(request.mapping)
+    if request.layout is not None and request.layout not in LAYOUTS:
+        raise UsageError(f"unknown layout {request.layout!r}", fix=f"use one of {', '.join(LAYOUTS)}")
     if request.kind not in IMPORT_KINDS:
         raise UsageError(f"unknown import type {request.kind!r}", fix=f"use one of {', '.join(IMPORT_KINDS)}")
     if request.source.get("license"):

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from lineage.config import Config, find_config
+from lineage.exceptions import UsageError
 
 DEFAULT_DIR = ".lineage"
 DEFAULT_FILE = "lineage.db"
@@ -54,7 +55,9 @@ def locate_store(
 
     With `search=False` only an explicitly named store counts (flag, variable, configuration).
     """
-    if flag:
+    if flag is not None:
+        if not flag.strip():
+            raise UsageError("--store is empty", fix="name a path or URL, or leave --store out")
         return normalise_url(flag)
     env = os.environ.get("LINEAGE_STORE")
     if env:
