@@ -422,7 +422,7 @@ def test_plain_directory_is_refused(tmp_path: Path) -> None:
     write(tmp_path / "dir" / "a.jsonl", lines({"a": 1}))
     with pytest.raises(InputError) as info:
         iter_records(tmp_path / "dir")
-    assert "expand_paths" in (info.value.fix or "")
+    assert "glob" in (info.value.fix or "")
 
 
 # --- expand_paths ----------------------------------------------------------------------------------
