@@ -29,9 +29,7 @@ from lineage.sources import SourceSpec
 from lineage.store.store import Store
 from lineage.vocabulary import IMPORT_TYPES
 
-IMPORT_KINDS = IMPORT_TYPES
-
-__all__ = ["IMPORT_KINDS", "ImportRequest", "ImportResult", "import_paths"]
+__all__ = ["IMPORT_TYPES", "ImportRequest", "ImportResult", "import_paths"]
 
 
 @dataclass
@@ -67,8 +65,8 @@ def import_paths(
         check_mapping(request.mapping)
     if request.layout is not None and request.layout not in LAYOUTS:
         raise UsageError(f"unknown layout {request.layout!r}", fix=f"use one of {', '.join(LAYOUTS)}")
-    if request.kind not in IMPORT_KINDS:
-        raise UsageError(f"unknown import type {request.kind!r}", fix=f"use one of {', '.join(IMPORT_KINDS)}")
+    if request.kind not in IMPORT_TYPES:
+        raise UsageError(f"unknown import type {request.kind!r}", fix=f"use one of {', '.join(IMPORT_TYPES)}")
     if request.source.get("license"):
         request.source["license"] = normalise_license(request.source["license"])
     files: list[FileImport] = []
