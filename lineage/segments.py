@@ -318,7 +318,8 @@ def _read_message(message: Any, field: str, out: list[Segment], assistant_role: 
         if type(content) is str and type(speaker) is str:
             role = _SPEAKER_ROLES.get(speaker)
             if role is not None:
-                _add(out, assistant_role if role == "assistant" else role, content, field + ".content")
+                if content and not content.isspace():
+                    out.append(Segment(assistant_role if role == "assistant" else role, content, field + ".content"))
                 return
     role = _speaker(message, field)
     if role == "assistant":
