@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -138,6 +138,19 @@ def _objects(value: Any, what: str) -> list[Mapping[str, Any]]:
 # -- OpenAI Batch API output files ------------------------------------------------------------
 
 
+def _api_sources(provider: str, channel: str) -> Callable[[str], SourceSpec]:
+    """One source per model a provider's batch file names, built once per model."""
+    specs: dict[str, SourceSpec] = {}
+
+    def source_for(model: str) -> SourceSpec:
+        spec = specs.get(model)
+        if spec is None:
+            spec = specs[model] = SourceSpec.build(kind="api", provider=provider, model=model, channel=channel)
+        return spec
+
+    return source_for
+
+
 def openai_batch(*, channel: str = "batch-api") -> Converter:
     """Lines of an OpenAI Batch API output file: one response per request.
 
@@ -145,7 +158,7 @@ def openai_batch(*, channel: str = "batch-api") -> Converter:
     the model is the one the body reports, the time its `created`/`created_at`, and the
     external id the line's `custom_id` (the key that joins it to the request file).
     """
-    specs: dict[str, SourceSpec] = {}
+    source_for = _api_sources("openai", channel)
 
     def convert(data: dict[str, Any]) -> Iterable[Attributed]:
         if "response" not in data and "error" not in data:
@@ -158,10 +171,7 @@ def openai_batch(*, channel: str = "batch-api") -> Converter:
         body = response.get("body")
         if not isinstance(body, dict):
             raise LayoutError("an OpenAI batch line without response.body")
-        model = _text(body.get("model"), "the response's model")
-        spec = specs.get(model)
-        if spec is None:
-            spec = specs[model] = SourceSpec.build(kind="api", provider="openai", model=model, channel=channel)
+        spec = source_for(_text(body.get("model"), "the response's model"))
         when = _time(body.get("created") or body.get("created_at"), "the response's created time")
         external = data.get("custom_id") or response.get("request_id") or body.get("id")
         return (Attributed(spec, openai_body_segments(body), when, None if external is None else str(external)),)
@@ -232,7 +242,7 @@ def anthropic_batch(*, channel: str = "batch-api", generated_at: datetime | None
 
     Results carry no time of generation; it comes from `--generated-at` when given.
     """
-    specs: dict[str, SourceSpec] = {}
+    source_for = _api_sources("anthropic", channel)
 
     def convert(data: dict[str, Any]) -> Iterable[Attributed]:
         result = data.get("result")
@@ -243,10 +253,7 @@ def anthropic_batch(*, channel: str = "batch-api", generated_at: datetime | None
         message = result.get("message")
         if not isinstance(message, dict):
             raise LayoutError("a succeeded Anthropic batch result without a message")
-        model = _text(message.get("model"), "the message's model")
-        spec = specs.get(model)
-        if spec is None:
-            spec = specs[model] = SourceSpec.build(kind="api", provider="anthropic", model=model, channel=channel)
+        spec = source_for(_text(message.get("model"), "the message's model"))
         content = message.get("content") or []
         if isinstance(content, str):
             content = [{"type": "text", "text": content}]
