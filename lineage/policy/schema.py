@@ -1,0 +1,245 @@
+"""The policy file format: terms documents with dated versions and rules, licence definitions,
+and the model catalogue. Validated by pydantic; unknown keys are errors.
+
+A policy file is YAML with any of three top-level lists:
+
+    documents:   terms of service, usage policies, model licences, organisation rules
+    licenses:    licence definitions (SPDX ids and LicenseRef-s) by the terms they carry
+    models:      the model catalogue: model-name patterns -> provider, family, licence
+
+See docs/policies.md for the reference and examples.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from lineage.vocabulary import CHANNELS, KINDS
+
+Effect = Literal["forbid", "require", "warn", "info"]
+Severity = Literal["error", "warning", "info"]
+Purpose = Literal["train", "fine-tune", "distill", "evaluate", "retrieval"]
+ModelType = Literal["generative", "classifier", "embedding"]
+DocumentKind = Literal["terms", "usage-policy", "model-license", "org-policy"]
+ObligationType = Literal[
+    "attribution", "name-prefix", "notice", "flow-down", "non-commercial", "share-alike", "license-copy", "display"
+]
+# What a licence definition may say about using the licensed content.
+LicenseTerm = Literal[
+    "non_commercial", "attribution", "share_alike", "no_derivatives", "research_only", "no_redistribution"
+]
+
+CODE_PATTERN = re.compile(r"^[A-Z]{2,5}[0-9]{3}$")
+MAX_QUOTE_WORDS = 25
+DEFAULT_SEVERITY: dict[str, Severity] = {"forbid": "error", "warn": "warning", "require": "info", "info": "info"}
+
+
+def check_quote(value: str) -> str:
+    """Quotes are short: enough to find the clause, not a copy of it."""
+    words = len(value.split())
+    if not words or words > MAX_QUOTE_WORDS:
+        raise ValueError(f"a quote has 1 to {MAX_QUOTE_WORDS} words, this one has {words}")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Condition(_Strict):
+    """Tests on the use context and the source; every key given must hold (AND).
+
+    `competes_with` holds when the trained model competes with any provider listed (a use
+    context competing with "*" competes with everyone); `base_model_family` when the model
+    being trained starts from one of these families (see the catalogue).
+    """
+
+    purpose: list[Purpose] | None = None
+    commercial: bool | None = None
+    competes_with: list[str] | None = None
+    base_model_family: list[str] | None = None
+    distribute_model: bool | None = None
+    publish_dataset: bool | None = None
+    model_type: list[ModelType] | None = None
+    # Tests on the source itself, mostly for organisation rules.
+    provider: list[str] | None = None
+    kind: list[str] | None = None
+    channel: list[str] | None = None
+    license: list[str] | None = None
+    license_term: list[LicenseTerm] | None = None
+
+    @field_validator("kind")
+    @classmethod
+    def _kinds(cls, value: list[str] | None) -> list[str] | None:
+        for item in value or ():
+            if item not in KINDS:
+                raise ValueError(f"unknown kind {item!r}; use one of {', '.join(KINDS)}")
+        return value
+
+    @field_validator("channel")
+    @classmethod
+    def _channels(cls, value: list[str] | None) -> list[str] | None:
+        for item in value or ():
+            if item not in CHANNELS:
+                raise ValueError(f"unknown channel {item!r}; use one of {', '.join(CHANNELS)}")
+        return value
+
+
+class Obligation(_Strict):
+    """What a `require` rule asks of whoever uses the content."""
+
+    type: ObligationType
+    # The text to show or ship: "Built with Llama", a NOTICE line, the licence to pass on.
+    text: str | None = None
+    # For name-prefix: what a distributed model's name must start with.
+    prefix: str | None = None
+
+    @model_validator(mode="after")
+    def _prefix(self) -> Obligation:
+        if self.type == "name-prefix" and not self.prefix:
+            raise ValueError("a name-prefix obligation needs `prefix`")
+        return self
+
+
+class Rule(_Strict):
+    code: str
+    effect: Effect
+    severity: Severity | None = None
+    # The rule applies when `when` holds (a list means any of them) and no `unless` holds.
+    when: Condition | list[Condition] = Field(default_factory=Condition)
+    unless: Condition | list[Condition] = Field(default_factory=list)
+    message: str
+    section: str
+    quote: str
+    obligation: Obligation | None = None
+    # How sure the fact sheet is of the clause: high, medium or low.
+    confidence: Literal["high", "medium", "low"] = "high"
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        if not CODE_PATTERN.match(value):
+            raise ValueError(f"rule codes are 2-5 capital letters and 3 digits (e.g. ANT001), got {value!r}")
+        return value
+
+    _quote = field_validator("quote")(lambda cls, value: check_quote(value))
+
+    @model_validator(mode="after")
+    def _obligation(self) -> Rule:
+        if self.effect == "require" and self.obligation is None:
+            raise ValueError("a `require` rule needs an `obligation`")
+        return self
+
+    @property
+    def effective_severity(self) -> Severity:
+        return self.severity or DEFAULT_SEVERITY[self.effect]
+
+    @property
+    def when_any(self) -> list[Condition]:
+        return self.when if isinstance(self.when, list) else [self.when]
+
+    @property
+    def unless_any(self) -> list[Condition]:
+        return self.unless if isinstance(self.unless, list) else [self.unless]
+
+
+class Version(_Strict):
+    version: str
+    effective: date
+    url: str
+    rules: list[Rule] = Field(default_factory=list)
+    # A version known to exist whose text could not be read: evaluated with its rules (often a
+    # `warn` that says so) and marked in reports.
+    note: str | None = None
+
+
+class AppliesTo(_Strict):
+    """Which sources a document binds; every list given must match (AND), an absent one matches all."""
+
+    providers: list[str] | None = None
+    kinds: list[str] | None = None
+    channels: list[str] | None = None
+    # Licence ids (SPDX or LicenseRef-) whose presence in a source's licence brings the document in.
+    licenses: list[str] | None = None
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, value: list[str] | None) -> list[str] | None:
+        return Condition._kinds(value)  # type: ignore[operator]
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, value: list[str] | None) -> list[str] | None:
+        return Condition._channels(value)  # type: ignore[operator]
+
+
+class Document(_Strict):
+    id: str
+    title: str
+    publisher: str
+    kind: DocumentKind
+    applies_to: AppliesTo
+    versions: list[Version]
+
+    @field_validator("versions")
+    @classmethod
+    def _versions(cls, value: list[Version]) -> list[Version]:
+        if not value:
+            raise ValueError("a document needs at least one version")
+        dates = [v.effective for v in value]
+        if dates != sorted(dates) or len(set(dates)) != len(dates):
+            raise ValueError("versions must be listed oldest first, with distinct effective dates")
+        return value
+
+
+class LicenseClause(_Strict):
+    """Where a licence says one of the things a licence definition lists."""
+
+    section: str
+    quote: str
+
+    _quote = field_validator("quote")(lambda cls, value: check_quote(value))
+
+
+class LicenseDefinition(_Strict):
+    id: str
+    name: str
+    url: str
+    version: str = "current"
+    effective: date | None = None
+    # Each term the licence carries, with the clause that says it.
+    terms: dict[LicenseTerm, LicenseClause] = Field(default_factory=dict)
+    # Text to credit, for licences with an attribution term ("Data from X, CC-BY-4.0").
+    attribution_text: str | None = None
+
+
+class ModelEntry(_Strict):
+    """A catalogue entry: model names matching `pattern` (a regular expression over the
+    normalised name: lower case, org prefix removed, `_` and spaces as `-`)."""
+
+    pattern: str
+    family: str
+    provider: str
+    # The licence of the weights, as an SPDX expression or LicenseRef-; absent for API-only models.
+    license: str | None = None
+    # A few real names, used for "did you mean" suggestions and tests.
+    examples: list[str] = Field(default_factory=list)
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression: {exc}") from None
+        return value
+
+
+class PolicyFile(_Strict):
+    documents: list[Document] = Field(default_factory=list)
+    licenses: list[LicenseDefinition] = Field(default_factory=list)
+    models: list[ModelEntry] = Field(default_factory=list)
