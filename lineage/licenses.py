@@ -82,3 +82,32 @@ def card_license(data: dict[str, Any]) -> str | None:
     if not parts:
         return None
     return " AND ".join(f"({p})" if " OR " in p else p for p in parts)
+
+
+def license_alternatives(expression: str | None) -> list[frozenset[str]]:
+    """The ways a licence expression can be satisfied, as sets of licence ids.
+
+    `A AND B` is one alternative holding both; `A OR B` is two, of which the user may pick
+    either. `MIT AND (CC-BY-4.0 OR CC-BY-SA-4.0)` gives {MIT, CC-BY-4.0} and {MIT, CC-BY-SA-4.0}.
+    """
+    if not expression:
+        return [frozenset()]
+    normalised = normalise_license(expression)
+    if normalised is None:
+        return [frozenset()]
+    return _alternatives(_licensing().parse(normalised, validate=False))
+
+
+@lru_cache(maxsize=1024)
+def _alternatives(node: Any) -> list[frozenset[str]]:
+    kind = type(node).__name__
+    if kind == "AND":
+        combined = [frozenset()]
+        for arg in node.args:
+            combined = [a | b for a in combined for b in _alternatives(arg)]
+        return combined
+    if kind == "OR":
+        return [alt for arg in node.args for alt in _alternatives(arg)]
+    if kind == "LicenseWithExceptionSymbol":
+        return [frozenset({node.license_symbol.key})]
+    return [frozenset({node.key})]

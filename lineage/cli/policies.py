@@ -1,0 +1,249 @@
+"""`lineage policies` (list, show, validate) and `lineage explain`."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lineage.cli.common import echo_json, format_option, table
+from lineage.exceptions import UsageError
+from lineage.vocabulary import CHANNELS, KINDS
+
+
+def policy_option(func: Any) -> Any:
+    return click.option(
+        "--policy",
+        "policy_paths",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        help="An extra policy file or folder (repeatable); adds to the `policies` setting.",
+    )(func)
+
+
+def _pack(policy_paths: tuple[Path, ...]) -> Any:
+    from lineage.config import find_config
+    from lineage.policy import load_pack
+
+    config = find_config()
+    configured = config.get("policies") or []
+    if isinstance(configured, str):
+        configured = [configured]
+    return load_pack([config.resolve_path(p) for p in configured] + list(policy_paths))
+
+
+@click.group()
+def policies() -> None:
+    """The policy pack: list its rules, show one with its citations, validate a policy file."""
+
+
+@policies.command(name="list")
+@policy_option
+@format_option("text", "json")
+def list_(policy_paths: tuple[Path, ...], output_format: str) -> None:
+    """List every rule code with its document, effect and the versions it appears in."""
+    pack = _pack(policy_paths)
+    rows = []
+    for code in sorted(pack.codes):
+        found = pack.rules(code)
+        document, _, rule = found[-1]
+        rows.append({
+            "code": code,
+            "document": document.title,
+            "publisher": document.publisher,
+            "effect": rule.effect,
+            "severity": rule.effective_severity,
+            "versions": [version for _, version, _ in found],
+        })
+    if output_format == "json":
+        echo_json({"pack_sha256": pack.sha256, "rules": rows, "licenses": sorted(pack.licenses)})
+        return
+    click.echo(table(
+        [[r["code"], r["effect"], r["severity"], r["document"], ", ".join(r["versions"])] for r in rows],
+        ["code", "effect", "severity", "document", "versions"],
+    ))
+    click.echo(f"\n{len(rows)} rules in {len(pack.documents)} documents; {len(pack.licenses)} licences; "
+               f"{len(pack.models)} catalogue entries")
+
+
+@policies.command()
+@click.argument("code")
+@policy_option
+@format_option("text", "json")
+def show(code: str, policy_paths: tuple[Path, ...], output_format: str) -> None:
+    """Show a rule: what it says, when it applies, and its citation in every version."""
+    from lineage.policy.engine import ENGINE_CODES, LICENSE_TERM_CODES, LICENSE_TERM_TEXT
+
+    pack = _pack(policy_paths)
+    code = code.upper()
+    found = pack.rules(code)
+    if not found:
+        if code in ENGINE_CODES:
+            severity, text = ENGINE_CODES[code]
+            _emit_simple(code, severity, text, output_format)
+            return
+        if code in LICENSE_TERM_CODES.values():
+            licenses = [
+                lid for lid, d in sorted(pack.licenses.items())
+                if any(LICENSE_TERM_CODES[t] == code for t in d.terms)
+            ]
+            _emit_simple(code, "varies", LICENSE_TERM_TEXT[code], output_format, licenses=licenses)
+            return
+        raise UsageError(f"no rule {code}", fix="see `lineage policies list`")
+    versions = []
+    for document, version, rule in found:
+        url = next(v.url for v in document.versions if v.version == version)
+        versions.append({
+            "version": version,
+            "effect": rule.effect,
+            "severity": rule.effective_severity,
+            "when": _conditions(rule.when_any),
+            "unless": _conditions(rule.unless_any),
+            "message": rule.message,
+            "obligation": rule.obligation.model_dump(exclude_none=True) if rule.obligation else None,
+            "citation": {"document": document.title, "version": version, "section": rule.section,
+                         "url": url, "quote": rule.quote},
+            "confidence": rule.confidence,
+        })
+    document = found[-1][0]
+    if output_format == "json":
+        echo_json({"code": code, "document": document.id, "title": document.title, "versions": versions})
+        return
+    click.echo(f"{code}  {document.title} ({document.publisher})")
+    for item in versions:
+        cite = item["citation"]
+        click.echo(f"\n  version {item['version']}: {item['effect']} ({item['severity']}, {item['confidence']} confidence)")
+        if item["when"]:
+            click.echo(f"    when:   {item['when']}")
+        if item["unless"]:
+            click.echo(f"    unless: {item['unless']}")
+        click.echo(f"    {item['message']}")
+        click.echo(f"    {cite['section']}: \"{cite['quote']}\"")
+        click.echo(f"    {cite['url']}")
+
+
+def _conditions(conditions: list[Any]) -> list[dict[str, Any]]:
+    return [c.model_dump(exclude_none=True) for c in conditions if c.model_dump(exclude_none=True)]
+
+
+def _emit_simple(code: str, severity: str, text: str, output_format: str, **extra: Any) -> None:
+    if output_format == "json":
+        echo_json({"code": code, "severity": severity, "message": text, **extra})
+    else:
+        click.echo(f"{code} ({severity}): {text}")
+        for key, value in extra.items():
+            click.echo(f"  {key}: {', '.join(value) or '-'}")
+
+
+@policies.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate(paths: tuple[Path, ...]) -> None:
+    """Check policy files (with the bundled pack, so clashing ids and codes are caught too)."""
+    pack = _pack(paths)
+    click.echo(f"OK: {len(paths)} path(s) valid; the pack now has {len(pack.codes)} rules, "
+               f"{len(pack.licenses)} licences, {len(pack.models)} catalogue entries")
+
+
+@click.command()
+@click.option("--provider", help="Who made the model or ran the API.")
+@click.option("--model", help="The model (API model id or open-weight model name).")
+@click.option("--kind", type=click.Choice(KINDS), help="api, open-model, dataset, human, web or unknown.")
+@click.option("--channel", type=click.Choice(CHANNELS), help="How the model was reached.")
+@click.option("--license", "license_", metavar="SPDX", help="Licence of the dataset or model weights.")
+@click.option("--name", help="A dataset's name, or a group of people.")
+@click.option("--generated-at", metavar="DATE", help="When the content was generated (ISO 8601).")
+@click.option("--purpose", type=click.Choice(["train", "fine-tune", "distill", "evaluate", "retrieval"]),
+              help="What the data is for (default: fine-tune, or the config's).")
+@click.option("--commercial/--non-commercial", default=None, help="Whether the use is commercial (default: commercial).")
+@click.option("--competes-with", multiple=True, metavar="PROVIDER",
+              help="A provider the trained model competes with; '*' for a general-purpose assistant. Repeatable.")
+@click.option("--base-model", metavar="NAME", help="The model the training starts from.")
+@click.option("--distribute-model/--no-distribute-model", default=None, help="Whether the trained model is distributed.")
+@click.option("--model-name", metavar="NAME", help="The name the trained model is distributed under.")
+@click.option("--model-type", type=click.Choice(["generative", "classifier", "embedding"]),
+              help="What kind of model is trained (default: generative).")
+@click.option("--publish-dataset/--no-publish-dataset", default=None, help="Whether the dataset is published.")
+@click.option("--waivers", "waivers_path", type=click.Path(path_type=Path), help="A waivers file (YAML).")
+@click.option("--today", metavar="DATE", help="Judge waiver expiry as of this date (default: today).")
+@policy_option
+@format_option("text", "json")
+def explain(
+    provider: str | None, model: str | None, kind: str | None, channel: str | None, license_: str | None,
+    name: str | None, generated_at: str | None, purpose: str | None, commercial: bool | None,
+    competes_with: tuple[str, ...], base_model: str | None, distribute_model: bool | None, model_name: str | None,
+    model_type: str | None, publish_dataset: bool | None, waivers_path: Path | None, today: str | None,
+    policy_paths: tuple[Path, ...], output_format: str,
+) -> None:
+    """May we train on outputs of this source? Evaluates one source without a dataset.
+
+    \b
+    Examples:
+      lineage explain --provider anthropic --model claude-sonnet-4-5 --generated-at 2026-03-01
+      lineage explain --kind open-model --model Llama-3.1-8B-Instruct --distribute-model --model-name acme-7b
+      lineage explain --kind dataset --name dolly --license CC-BY-SA-3.0 --non-commercial
+
+    Exits 1 when the use is blocked.
+    """
+    from lineage.config import find_config
+    from lineage.licenses import normalise_license
+    from lineage.policy import Evaluator, build_context, load_waivers
+    from lineage.sources import SourceSpec
+    from lineage.timeutil import parse_time
+
+    config = find_config()
+    source = SourceSpec.build(
+        kind=kind, provider=provider, model=model, channel=channel,
+        license=normalise_license(license_) if license_ else None, name=name or (kind if kind == "human" else None),
+    )
+    context = build_context(
+        config, purpose=purpose, commercial=commercial, competes_with=list(competes_with) or None,
+        base_model=base_model, distribute_model=distribute_model, model_name=model_name,
+        publish_dataset=publish_dataset, model_type=model_type,
+    )
+    waivers_file = waivers_path or (config.resolve_path(config.get("waivers")) if config.get("waivers") else None)
+    waivers = load_waivers(waivers_file) if waivers_file else []
+    try:
+        when = parse_time(generated_at) if generated_at else None
+        as_of = date.fromisoformat(today) if today else None
+    except ValueError as exc:
+        raise UsageError(f"invalid date: {exc}", fix="use e.g. 2026-03-01") from None
+    evaluator = Evaluator(_pack(policy_paths), context, waivers, today=as_of)
+    result = evaluator.evaluate(source, when)
+    unused = evaluator.unused_waivers()
+    data = {**result.to_dict(), "use_context": context.to_dict(),
+            "generated_at": when.isoformat() if when else None}
+    data["findings"] += [f.to_dict() for f in unused]
+    if output_format == "json":
+        echo_json(data)
+    else:
+        _print_explanation(data)
+    if result.verdict == "blocked":
+        raise SystemExit(1)
+
+
+def _print_explanation(data: dict[str, Any]) -> None:
+    source = data["source"]
+    label = "/".join(p for p in (source["provider"], source["model"]) if p) or source["name"] or "?"
+    click.echo(f"{label} ({source['kind']}{', ' + source['channel'] if source['channel'] else ''}"
+               f"{', ' + data['license'] if data['license'] else ''})")
+    context = data["use_context"]
+    click.echo("use: " + ", ".join(f"{k}={v}" for k, v in context.items() if v not in (None, [], ())))
+    if data["terms"]:
+        click.echo("terms applied: " + "; ".join(f"{t['document']} {t['version']}" for t in data["terms"]))
+    click.echo(f"\nverdict: {data['verdict']}")
+    for finding in data["findings"]:
+        click.echo(f"\n  {finding['code']} [{finding['severity']}] {finding['message']}")
+        cite = finding["citation"]
+        if cite:
+            click.echo(f"    {cite['document']} {cite['version']}, {cite['section']}: \"{cite['quote']}\"")
+            click.echo(f"    {cite['url']}")
+    if data["obligations"]:
+        click.echo("\nobligations:")
+        for item in data["obligations"]:
+            text = f" \"{item['text']}\"" if item["text"] else ""
+            click.echo(f"  {item['code']} {item['type']}{text}: {item['message']}")
+    for applied in data["waivers_applied"]:
+        click.echo(f"\nwaiver {applied['id']} lifts {applied['code']}: approved by {applied['approved_by']}, "
+                   f"{applied['reference']}, expires {applied['expires'] or 'never'}")

@@ -1,0 +1,445 @@
+"""The evaluator: which terms bind a source, and what they say about this use of it.
+
+Evaluation runs once per distinct (source, terms versions in force, use context) and is cached:
+a dataset has millions of examples and a handful of sources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from lineage.licenses import license_alternatives
+from lineage.policy.catalogue import Catalogue
+from lineage.policy.context import UseContext
+from lineage.policy.loader import Pack
+from lineage.policy.schema import Condition, Document, LicenseDefinition, Rule, Version
+from lineage.policy.waivers import Waiver
+from lineage.sources import SourceSpec
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+# Codes the engine itself gives, documented with the pack's in docs/rules.md.
+ENGINE_CODES: dict[str, tuple[str, str]] = {
+    "LIN001": ("info", "The generation date is unknown: the latest version of the terms was applied."),
+    "LIN002": ("info", "Generated before the earliest version of the terms in the pack: that version was applied."),
+    "LIN003": ("warning", "An open model the catalogue does not know: its licence cannot be checked."),
+    "LIN004": ("warning", "A dataset or open model with no licence recorded."),
+    "LIN005": ("warning", "A licence the policy pack does not define."),
+    "LIN006": ("warning", "A waiver that has expired: it no longer lifts its rule."),
+    "LIN007": ("warning", "A waiver that lifted nothing."),
+    "LIN008": ("warning", "An API provider whose terms the policy pack does not cover."),
+}
+# Licence terms -> (code, what the engine makes of them); see docs/policies.md.
+LICENSE_TERM_CODES = {
+    "non_commercial": "LIC001",
+    "attribution": "LIC002",
+    "share_alike": "LIC003",
+    "no_derivatives": "LIC004",
+    "research_only": "LIC005",
+    "no_redistribution": "LIC006",
+}
+LICENSE_TERM_TEXT = {
+    "LIC001": "The licence allows non-commercial use only.",
+    "LIC002": "The licence requires attribution.",
+    "LIC003": "The licence requires derived data to carry the same licence (share-alike).",
+    "LIC004": "The licence allows no derivatives; a model or dataset made from it may be one.",
+    "LIC005": "The licence allows research use only.",
+    "LIC006": "The licence does not allow the data to be redistributed.",
+}
+
+
+@dataclass(frozen=True)
+class Citation:
+    document: str
+    version: str
+    section: str
+    url: str
+    quote: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "document": self.document,
+            "version": self.version,
+            "section": self.section,
+            "url": self.url,
+            "quote": self.quote,
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: str
+    message: str
+    citation: Citation | None = None
+    confidence: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "citation": self.citation.to_dict() if self.citation else None,
+            "confidence": self.confidence,
+        }
+
+
+@dataclass(frozen=True)
+class Obligation:
+    code: str
+    type: str
+    text: str | None
+    message: str
+    citation: Citation | None = None
+    prefix: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "type": self.type,
+            "text": self.text,
+            "prefix": self.prefix,
+            "message": self.message,
+            "citation": self.citation.to_dict() if self.citation else None,
+        }
+
+
+@dataclass(frozen=True)
+class AppliedWaiver:
+    waiver: Waiver
+    code: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, **self.waiver.to_dict()}
+
+
+@dataclass
+class Evaluation:
+    """What the terms say about one source under one use context."""
+
+    source: SourceSpec
+    findings: list[Finding] = field(default_factory=list)
+    obligations: list[Obligation] = field(default_factory=list)
+    waivers_applied: list[AppliedWaiver] = field(default_factory=list)
+    # (document id, version) pairs that were applied.
+    terms: list[tuple[str, str]] = field(default_factory=list)
+    license: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        if any(f.severity == "error" for f in self.findings):
+            return "blocked"
+        return "allowed-with-obligations" if self.obligations else "allowed"
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == "error" for f in self.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "source": self.source.model_dump(),
+            "license": self.license,
+            "terms": [{"document": d, "version": v} for d, v in self.terms],
+            "findings": [f.to_dict() for f in self.findings],
+            "obligations": [o.to_dict() for o in self.obligations],
+            "waivers_applied": [w.to_dict() for w in self.waivers_applied],
+        }
+
+
+class Evaluator:
+    """Evaluates sources against a policy pack for one use context."""
+
+    def __init__(
+        self,
+        pack: Pack,
+        context: UseContext,
+        waivers: list[Waiver] | tuple[Waiver, ...] = (),
+        *,
+        today: date | None = None,
+    ) -> None:
+        self.pack = pack
+        self.context = context
+        self.waivers = list(waivers)
+        self.today = today or date.today()
+        self.catalogue = Catalogue(pack.models)
+        self.base_family = self.catalogue.family(context.base_model)
+        self._cache: dict[tuple[Any, ...], Evaluation] = {}
+        self._used_waivers: set[str] = set()
+
+    # -- public ------------------------------------------------------------------------------
+
+    def evaluate(self, source: SourceSpec, generated_at: datetime | date | None = None) -> Evaluation:
+        day = generated_at.date() if isinstance(generated_at, datetime) else generated_at
+        documents, license_expr, notes = self._documents(source)
+        chosen = tuple(_version_at(d, day) for d in documents)
+        key = (source.key, chosen, day is None)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._cache[key] = self._evaluate(source, documents, chosen, license_expr, notes, day)
+        return cached
+
+    def unused_waivers(self) -> list[Finding]:
+        """LIN007 for every waiver that lifted nothing in the evaluations so far."""
+        return [
+            Finding(
+                "LIN007",
+                "warning",
+                f"waiver {w.id!r} ({', '.join(w.codes)}, approved by {w.approved_by}) lifted nothing: "
+                "remove it from the waivers file, or check its codes and scope",
+            )
+            for w in self.waivers
+            if w.id not in self._used_waivers
+        ]
+
+    # -- which terms bind the source ---------------------------------------------------------
+
+    def _documents(self, source: SourceSpec) -> tuple[list[Document], str | None, list[Finding]]:
+        notes: list[Finding] = []
+        license_expr = source.license
+        if source.kind == "open-model":
+            entry = self.catalogue.lookup(source.model) if source.model else None
+            if license_expr is None and entry is not None:
+                license_expr = entry.license
+            if entry is None and source.model and source.license is None:
+                close = self.catalogue.suggest(source.model)
+                hint = f"did you mean {', '.join(close)}? " if close else ""
+                notes.append(Finding(
+                    "LIN003", "warning",
+                    f"open model {source.model!r} is not in the model catalogue, so its licence is unknown: "
+                    f"{hint}name the licence with --license, or add the model to a policy file",
+                ))
+        if source.kind in ("open-model", "dataset") and not license_expr and not notes:
+            notes.append(Finding(
+                "LIN004", "warning",
+                f"{source.label()} has no licence recorded: record it (--license) so its terms can be checked",
+            ))
+        documents = [d for d in self.pack.documents.values() if self._binds(d, source, license_expr)]
+        if source.kind == "api" and source.provider and not any(
+            d.applies_to.providers and source.provider in d.applies_to.providers for d in documents
+        ):
+            notes.append(Finding(
+                "LIN008", "warning",
+                f"the policy pack has no terms for provider {source.provider!r}: check them by hand, "
+                "or add them in a policy file",
+            ))
+        return documents, license_expr, notes
+
+    def _binds(self, document: Document, source: SourceSpec, license_expr: str | None) -> bool:
+        scope = document.applies_to
+        if scope.licenses is not None:
+            ids = set().union(*license_alternatives(license_expr))
+            return bool(ids & set(scope.licenses))
+        if scope.providers is not None and source.provider not in scope.providers:
+            return False
+        if scope.kinds is not None and source.kind not in scope.kinds:
+            return False
+        return not (scope.channels is not None and source.channel not in scope.channels)
+
+    # -- evaluation ----------------------------------------------------------------------------
+
+    def _evaluate(
+        self,
+        source: SourceSpec,
+        documents: list[Document],
+        chosen: tuple[int, ...],
+        license_expr: str | None,
+        notes: list[Finding],
+        day: date | None,
+    ) -> Evaluation:
+        # Each way of satisfying the licence expression is evaluated; the user may pick the best.
+        best: Evaluation | None = None
+        for ids in license_alternatives(license_expr):
+            candidate = Evaluation(source=source, license=license_expr, findings=list(notes))
+            for document, index in zip(documents, chosen, strict=True):
+                if document.applies_to.licenses is not None and not ids & set(document.applies_to.licenses):
+                    continue
+                version = document.versions[index]
+                candidate.terms.append((document.id, version.version))
+                self._date_notes(candidate, document, index, day)
+                for rule in version.rules:
+                    self._apply_rule(candidate, document, version, rule, source, ids)
+            for license_id in sorted(ids):
+                definition = self.pack.licenses.get(license_id)
+                if definition is not None:
+                    self._apply_license(candidate, definition, source)
+                elif not any(
+                    d.applies_to.licenses and license_id in d.applies_to.licenses for d in documents
+                ):
+                    candidate.findings.append(Finding(
+                        "LIN005", "warning",
+                        f"licence {license_id} is not defined in the policy pack: define it in a policy file "
+                        "so its terms are checked",
+                    ))
+            if best is None or (candidate.errors, len(candidate.obligations)) < (best.errors, len(best.obligations)):
+                best = candidate
+        assert best is not None
+        self._apply_waivers(best, source)
+        best.findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], f.code))
+        return best
+
+    def _date_notes(self, evaluation: Evaluation, document: Document, index: int, day: date | None) -> None:
+        if len(document.versions) < 2 and day is not None and day >= document.versions[0].effective:
+            return
+        version = document.versions[index]
+        if day is None:
+            if any(f.code == "LIN001" for f in evaluation.findings):
+                return
+            evaluation.findings.append(Finding(
+                "LIN001", "info",
+                "generation date unknown: the latest version of each document was applied "
+                f"(e.g. {document.title} {version.version}); record generated_at to apply the version in force",
+            ))
+        elif day < document.versions[0].effective:
+            evaluation.findings.append(Finding(
+                "LIN002", "info",
+                f"generated {day}, before the earliest version of {document.title} in the pack "
+                f"({version.version}): that version was applied",
+            ))
+
+    def _apply_rule(
+        self,
+        evaluation: Evaluation,
+        document: Document,
+        version: Version,
+        rule: Rule,
+        source: SourceSpec,
+        ids: frozenset[str],
+    ) -> None:
+        if not any(self._holds(c, source, ids) for c in rule.when_any):
+            return
+        if any(self._holds(c, source, ids) for c in rule.unless_any if c != Condition()):
+            return
+        citation = Citation(document.title, version.version, rule.section, version.url, rule.quote)
+        if rule.effect != "require":
+            evaluation.findings.append(
+                Finding(rule.code, rule.effective_severity, rule.message, citation, rule.confidence)
+            )
+            return
+        obligation = rule.obligation
+        assert obligation is not None
+        contradiction = self._contradicts(obligation.type, obligation.prefix)
+        if contradiction:
+            evaluation.findings.append(
+                Finding(rule.code, "error", f"{rule.message} ({contradiction})", citation, rule.confidence)
+            )
+        evaluation.obligations.append(
+            Obligation(rule.code, obligation.type, obligation.text, rule.message, citation, obligation.prefix)
+        )
+
+    def _contradicts(self, kind: str, prefix: str | None) -> str | None:
+        """Why the use context already breaks an obligation of this kind, if it does."""
+        context = self.context
+        if kind == "name-prefix" and prefix and context.distribute_model:
+            name = context.model_name
+            if not name:
+                return f"the distributed model's name must start with {prefix!r}; set --model-name to check it"
+            if not name.lower().startswith(prefix.lower()):
+                return f"the distributed model is named {name!r}, which does not start with {prefix!r}"
+        if kind == "non-commercial" and context.commercial:
+            return "the use is commercial"
+        return None
+
+    def _holds(self, condition: Condition, source: SourceSpec, ids: frozenset[str]) -> bool:
+        context = self.context
+        checks = (
+            (condition.purpose, lambda v: context.purpose in v),
+            (condition.commercial, lambda v: context.commercial == v),
+            (condition.competes_with, context.competes),
+            (condition.base_model_family, lambda v: self.base_family in v),
+            (condition.distribute_model, lambda v: context.distribute_model == v),
+            (condition.publish_dataset, lambda v: context.publish_dataset == v),
+            (condition.model_type, lambda v: context.model_type in v),
+            (condition.provider, lambda v: source.provider in v),
+            (condition.kind, lambda v: source.kind in v),
+            (condition.channel, lambda v: source.channel in v),
+            (condition.license, lambda v: bool(ids & set(v))),
+            (condition.license_term, lambda v: any(
+                term in self.pack.licenses[i].terms for i in ids if i in self.pack.licenses for term in v
+            )),
+        )
+        return all(test(value) for value, test in checks if value is not None)
+
+    def _apply_license(self, evaluation: Evaluation, definition: LicenseDefinition, source: SourceSpec) -> None:
+        context = self.context
+        for term, clause in definition.terms.items():
+            code = LICENSE_TERM_CODES[term]
+            citation = Citation(definition.name, definition.version, clause.section, definition.url, clause.quote)
+            who = source.name or source.model or definition.id
+            if term in ("non_commercial", "research_only"):
+                if context.commercial:
+                    what = "non-commercial use only" if term == "non_commercial" else "research use only"
+                    evaluation.findings.append(Finding(
+                        code, "error",
+                        f"{who} is licensed under {definition.id}, which allows {what}: "
+                        "drop these rows from a commercial dataset, or get a commercial licence",
+                        citation,
+                    ))
+                else:
+                    evaluation.obligations.append(Obligation(
+                        code, "non-commercial", None,
+                        f"{definition.id}: the data and what is made from it may be used non-commercially only",
+                        citation,
+                    ))
+            elif term == "attribution":
+                text = definition.attribution_text or f"Contains data from {who}, licensed under {definition.id}."
+                evaluation.obligations.append(Obligation(
+                    code, "attribution", text, f"{definition.id} requires attribution: credit {who}", citation
+                ))
+            elif term == "share_alike":
+                evaluation.obligations.append(Obligation(
+                    code, "share-alike", definition.id,
+                    f"{definition.id} is share-alike: data derived from {who} must be released under {definition.id}",
+                    citation,
+                ))
+            elif term == "no_derivatives":
+                evaluation.findings.append(Finding(
+                    code, "warning",
+                    f"{who} is licensed under {definition.id}, which allows no derivatives: a dataset or model "
+                    "made from it may be one; have it reviewed before use",
+                    citation,
+                ))
+            elif term == "no_redistribution" and context.publish_dataset:
+                evaluation.findings.append(Finding(
+                    code, "error",
+                    f"{definition.id} does not allow {who} to be redistributed: remove these rows before publishing",
+                    citation,
+                ))
+
+    def _apply_waivers(self, evaluation: Evaluation, source: SourceSpec) -> None:
+        if not self.waivers:
+            return
+        kept: list[Finding] = []
+        extra: list[Finding] = []
+        for finding in evaluation.findings:
+            if finding.severity == "info":
+                kept.append(finding)
+                continue
+            matching = [w for w in self.waivers if finding.code in w.codes and w.scope.matches(source)]
+            valid = [w for w in matching if not w.expired(self.today)]
+            if valid:
+                waiver = valid[0]
+                self._used_waivers.add(waiver.id)
+                evaluation.waivers_applied.append(AppliedWaiver(waiver, finding.code))
+                continue
+            kept.append(finding)
+            for waiver in matching:
+                self._used_waivers.add(waiver.id)
+                extra.append(Finding(
+                    "LIN006", "warning",
+                    f"waiver {waiver.id!r} for {finding.code} expired on {waiver.expires} and no longer lifts it: "
+                    f"renew it with {waiver.approved_by} ({waiver.reference}) or remove the rows",
+                ))
+        evaluation.findings = kept + extra
+
+
+def _version_at(document: Document, day: date | None) -> int:
+    """The index of the version in force on `day`: the latest one effective by then."""
+    if day is None:
+        return len(document.versions) - 1
+    index = 0
+    for i, version in enumerate(document.versions):
+        if version.effective <= day:
+            index = i
+    return index

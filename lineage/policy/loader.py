@@ -1,0 +1,156 @@
+"""Loading policy files: YAML validated by pydantic, errors with file, line and key.
+
+The bundled pack ships inside the wheel as `lineage/_policies`; in a source checkout or an
+editable install it is the repository's `policies/` folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from lineage.exceptions import ConfigError
+from lineage.policy.schema import Document, LicenseDefinition, ModelEntry, PolicyFile, Rule
+
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def bundled_dir() -> Path:
+    here = Path(__file__).resolve().parent.parent
+    installed = here / "_policies"
+    return installed if installed.is_dir() else here.parent / "policies"
+
+
+def policy_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+
+
+def load_file(path: Path) -> PolicyFile:
+    """Read and validate one policy file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read policy file ({exc})", where=str(path)) from None
+    try:
+        data = yaml.load(text, Loader=YAML_LOADER)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path} line {mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"invalid YAML ({problem})", where=where, fix="fix the syntax there") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError("a policy file must be a mapping", where=str(path), fix="see docs/policies.md")
+    try:
+        return PolicyFile.model_validate(data)
+    except ValidationError as exc:
+        # An unknown key is most often a typo, and the "missing field" errors it causes are noise.
+        errors = sorted(exc.errors(), key=lambda e: e.get("type") != "extra_forbidden")
+        error = errors[0]
+        loc = tuple(error.get("loc", ()))
+        line = yaml_line(text, loc)
+        key = ".".join(str(part) for part in loc) or "(top level)"
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        if error.get("type") == "extra_forbidden":
+            message = "unknown key"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        where = f"{path} line {line}" if line else str(path)
+        raise ConfigError(
+            f"invalid policy file: {key}: {message}{more}", where=where, fix="see docs/policies.md for the format"
+        ) from None
+
+
+def yaml_line(text: str, loc: Sequence[Any]) -> int | None:
+    """The 1-based line of the YAML node at `loc` (a pydantic error location), as near as it goes."""
+    try:
+        node = yaml.compose(text, Loader=YAML_LOADER)
+    except yaml.YAMLError:
+        return None
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == part:
+                    line = key.start_mark.line + 1
+                    node = value
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+@dataclass
+class Pack:
+    """The policy pack in force: the bundled files plus the user's own."""
+
+    documents: dict[str, Document] = field(default_factory=dict)
+    licenses: dict[str, LicenseDefinition] = field(default_factory=dict)
+    models: list[ModelEntry] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    sha256: str = ""
+    # Rule code -> (document id, rules by version) for `policies show`.
+    codes: dict[str, str] = field(default_factory=dict)
+
+    def rules(self, code: str) -> list[tuple[Document, str, Rule]]:
+        """Every (document, version, rule) with this code, oldest first."""
+        document = self.documents.get(self.codes.get(code, ""))
+        if document is None:
+            return []
+        return [(document, v.version, r) for v in document.versions for r in v.rules if r.code == code]
+
+
+def load_pack(extra: Iterable[str | Path] = (), *, bundled: bool = True) -> Pack:
+    """The bundled pack (unless `bundled` is false) and the user's files, checked as a whole."""
+    paths = policy_files(bundled_dir()) if bundled else []
+    user: list[Path] = []
+    for item in extra:
+        path = Path(item)
+        if path.is_dir():
+            user.extend(policy_files(path))
+        elif path.is_file():
+            user.append(path)
+        else:
+            raise ConfigError("no such policy file", where=str(path), fix="check the path in --policy or `policies`")
+    pack = Pack()
+    digest = hashlib.sha256()
+    # The user's catalogue entries come first, so that they win over the bundled ones.
+    user_models: list[ModelEntry] = []
+    for path in [*paths, *user]:
+        loaded = load_file(path)
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        pack.files.append(path)
+        for document in loaded.documents:
+            if document.id in pack.documents:
+                raise ConfigError(f"document {document.id!r} is defined twice", where=str(path),
+                                  fix="give your document another id")
+            pack.documents[document.id] = document
+            for version in document.versions:
+                for rule in version.rules:
+                    owner = pack.codes.setdefault(rule.code, document.id)
+                    if owner != document.id:
+                        raise ConfigError(
+                            f"rule code {rule.code} is used by both {owner!r} and {document.id!r}",
+                            where=str(path),
+                            fix="give the rule a code of its own",
+                        )
+        for definition in loaded.licenses:
+            if definition.id in pack.licenses:
+                raise ConfigError(f"licence {definition.id!r} is defined twice", where=str(path),
+                                  fix="give your licence another LicenseRef- id")
+            pack.licenses[definition.id] = definition
+        (user_models if path in user else pack.models).extend(loaded.models)
+    pack.models = [*user_models, *pack.models]
+    pack.sha256 = digest.hexdigest()
+    return pack

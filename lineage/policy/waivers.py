@@ -1,0 +1,86 @@
+"""Waivers: recorded authorisations that lift a rule for a scope, counted and never silent."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from lineage.exceptions import ConfigError
+from lineage.sources import SourceSpec
+
+
+class WaiverScope(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    provider: str | None = None
+    model: str | None = None
+    kind: str | None = None
+    # A dataset or group name (a source's `name`).
+    name: str | None = None
+
+    def matches(self, source: SourceSpec) -> bool:
+        for key in ("provider", "model", "kind", "name"):
+            wanted = getattr(self, key)
+            if wanted is not None and (getattr(source, key) or "").lower() != wanted.lower():
+                return False
+        return True
+
+
+class Waiver(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    codes: list[str] = Field(min_length=1)
+    scope: WaiverScope = Field(default_factory=WaiverScope)
+    approved_by: str
+    reference: str
+    expires: date | None = None
+    reason: str | None = None
+
+    def expired(self, today: date) -> bool:
+        return self.expires is not None and self.expires < today
+
+    def to_dict(self) -> dict[str, object]:
+        return {**self.model_dump(mode="json")}
+
+
+class WaiverFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    waivers: list[Waiver] = Field(default_factory=list)
+
+
+def load_waivers(path: str | Path) -> list[Waiver]:
+    import yaml
+
+    from lineage.policy.loader import YAML_LOADER, yaml_line  # the same YAML handling as policy files
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.load(text, Loader=YAML_LOADER) or {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read waivers ({exc})", where=str(path), fix="check the path in --waivers") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path} line {mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError("invalid YAML in waivers", where=where, fix="fix the syntax there") from None
+    try:
+        waivers = WaiverFile.model_validate(data).waivers
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(error.get("loc", ()))
+        line = yaml_line(text, loc)
+        key = ".".join(str(part) for part in loc)
+        message = "unknown key" if error.get("type") == "extra_forbidden" else error.get("msg")
+        raise ConfigError(
+            f"invalid waiver: {key}: {message}", where=f"{path} line {line}" if line else str(path),
+            fix="see docs/policies.md#waivers",
+        ) from None
+    ids = [w.id for w in waivers]
+    duplicate = next((i for i in ids if ids.count(i) > 1), None)
+    if duplicate:
+        raise ConfigError(f"waiver {duplicate!r} is defined twice", where=str(path))
+    return waivers

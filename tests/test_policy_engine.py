@@ -1,0 +1,242 @@
+"""The evaluator's semantics, on small policy files written by the tests (the bundled pack is
+tested in test_policy_pack.py)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from lineage.exceptions import ConfigError
+from lineage.policy import Evaluator, UseContext, load_file, load_pack
+from lineage.policy.waivers import Waiver, WaiverScope
+from lineage.sources import SourceSpec
+
+PACK = """
+documents:
+  - id: acme-terms
+    title: Acme Terms
+    publisher: acme
+    kind: terms
+    applies_to: {providers: [acme], channels: [api, bedrock]}
+    versions:
+      - version: "2024-01-01"
+        effective: 2024-01-01
+        url: https://acme.example/terms/2024
+        rules:
+          - code: ACM001
+            effect: forbid
+            when: {purpose: [train, fine-tune, distill]}
+            message: no training at all
+            section: "§1"
+            quote: you may not train models
+      - version: "2025-01-01"
+        effective: 2025-01-01
+        url: https://acme.example/terms/2025
+        rules:
+          - code: ACM002
+            effect: forbid
+            when: {competes_with: [acme]}
+            unless: {model_type: [classifier], distribute_model: false}
+            message: no competing models
+            section: "§2"
+            quote: you may not develop competing models
+  - id: aws
+    title: AWS Service Terms
+    publisher: aws
+    kind: terms
+    applies_to: {channels: [bedrock]}
+    versions:
+      - version: "2024"
+        effective: 2024-01-01
+        url: https://aws.example
+        rules:
+          - code: AWS001
+            effect: info
+            message: the model seller's terms apply
+            section: "50.x"
+            quote: third-party model terms apply
+  - id: open-licence
+    title: Open Model Licence
+    publisher: open
+    kind: model-license
+    applies_to: {licenses: [LicenseRef-open]}
+    versions:
+      - version: "1"
+        effective: 2024-01-01
+        url: https://open.example/licence
+        rules:
+          - code: OPN100
+            effect: forbid
+            when: {purpose: [train, fine-tune, distill]}
+            unless: {base_model_family: [open-1]}
+            message: only open-1 derivatives may learn from open-1 outputs
+            section: "1.b"
+            quote: not to improve any other large language model
+          - code: OPN101
+            effect: require
+            when: {distribute_model: true}
+            obligation: {type: name-prefix, prefix: Open}
+            message: a distributed model's name must start with Open
+            section: "1.c"
+            quote: include Open at the beginning of the name
+licenses:
+  - id: CC-BY-NC-4.0
+    name: CC BY-NC 4.0
+    url: https://creativecommons.org/licenses/by-nc/4.0/legalcode
+    terms:
+      non_commercial: {section: "1(i)", quote: "NonCommercial means not primarily intended for commercial advantage"}
+      attribution: {section: "3(a)", quote: "You must give appropriate credit"}
+  - id: MIT
+    name: MIT License
+    url: https://opensource.org/license/mit
+    terms:
+      attribution: {section: "", quote: "The above copyright notice shall be included"}
+models:
+  - pattern: '^open-1-'
+    family: open-1
+    provider: open
+    license: LicenseRef-open
+    examples: [Open-1-7B]
+"""
+
+ACME = SourceSpec.build(provider="acme", model="acme-large")
+OPEN = SourceSpec.build(kind="open-model", model="open-1-7b")
+
+
+@pytest.fixture
+def pack(tmp_path: Path):  # type: ignore[no-untyped-def]
+    path = tmp_path / "pack.yaml"
+    path.write_text(PACK)
+    return load_pack([path], bundled=False)
+
+
+def evaluate(pack, source, when=None, **context):  # type: ignore[no-untyped-def]
+    return Evaluator(pack, UseContext(**context), today=date(2026, 1, 1)).evaluate(source, when)
+
+
+def codes(result) -> list[str]:  # type: ignore[no-untyped-def]
+    return [f.code for f in result.findings]
+
+
+def test_the_version_in_force_binds(pack) -> None:  # type: ignore[no-untyped-def]
+    old = evaluate(pack, ACME, datetime(2024, 6, 1, tzinfo=timezone.utc))
+    assert old.verdict == "blocked" and codes(old) == ["ACM001"]
+    assert old.findings[0].citation.version == "2024-01-01"
+    assert old.findings[0].citation.url == "https://acme.example/terms/2024"
+    new = evaluate(pack, ACME, datetime(2025, 6, 1, tzinfo=timezone.utc))
+    assert new.verdict == "allowed"
+    assert evaluate(pack, ACME, datetime(2025, 6, 1), competes_with=["acme"]).verdict == "blocked"
+    assert evaluate(pack, ACME, datetime(2025, 6, 1), competes_with=["*"]).verdict == "blocked"
+    assert evaluate(pack, ACME, datetime(2025, 6, 1), competes_with=["other"]).verdict == "allowed"
+
+
+def test_no_date_takes_the_latest_and_says_so(pack) -> None:  # type: ignore[no-untyped-def]
+    result = evaluate(pack, ACME, None, competes_with=["acme"])
+    assert codes(result) == ["ACM002", "LIN001"]
+
+
+def test_before_the_earliest_version(pack) -> None:  # type: ignore[no-untyped-def]
+    result = evaluate(pack, ACME, datetime(2023, 1, 1))
+    assert codes(result) == ["ACM001", "LIN002"]
+
+
+def test_unless_needs_every_key(pack) -> None:  # type: ignore[no-untyped-def]
+    when = datetime(2025, 6, 1)
+    assert evaluate(pack, ACME, when, competes_with=["acme"], model_type="classifier").verdict == "allowed"
+    distributed = evaluate(pack, ACME, when, competes_with=["acme"], model_type="classifier", distribute_model=True)
+    assert distributed.verdict == "blocked"
+
+
+def test_pass_through_channel_binds_both(pack) -> None:  # type: ignore[no-untyped-def]
+    via_bedrock = SourceSpec.build(provider="acme", model="acme-large", channel="bedrock")
+    result = evaluate(pack, via_bedrock, datetime(2024, 6, 1))
+    assert [d for d, _ in result.terms] == ["acme-terms", "aws"]
+    assert codes(result) == ["ACM001", "AWS001"]
+
+
+def test_model_licence_family_exemption_and_name_prefix(pack) -> None:  # type: ignore[no-untyped-def]
+    assert evaluate(pack, OPEN).verdict == "blocked"
+    assert evaluate(pack, OPEN, base_model="mistral-7b").verdict == "blocked"
+    derived = evaluate(pack, OPEN, base_model="Open-1-7B")
+    assert derived.verdict == "allowed"
+    named = evaluate(pack, OPEN, base_model="Open-1-7B", distribute_model=True, model_name="Open-Acme")
+    assert named.verdict == "allowed-with-obligations"
+    assert [o.prefix for o in named.obligations] == ["Open"]
+    wrong = evaluate(pack, OPEN, base_model="Open-1-7B", distribute_model=True, model_name="acme-7b")
+    assert wrong.verdict == "blocked"
+    assert "does not start with 'Open'" in wrong.findings[0].message
+
+
+def test_unknown_open_model_suggests_names(pack) -> None:  # type: ignore[no-untyped-def]
+    result = evaluate(pack, SourceSpec.build(kind="open-model", model="open1-7b"))
+    assert codes(result) == ["LIN003"]
+    assert "Open-1-7B" in result.findings[0].message
+
+
+def test_dataset_licence_terms(pack) -> None:  # type: ignore[no-untyped-def]
+    nc = SourceSpec.build(kind="dataset", name="nc-data", license="CC-BY-NC-4.0")
+    commercial = evaluate(pack, nc)
+    assert commercial.verdict == "blocked" and codes(commercial) == ["LIC001"]
+    research = evaluate(pack, nc, commercial=False)
+    assert research.verdict == "allowed-with-obligations"
+    assert sorted(o.type for o in research.obligations) == ["attribution", "non-commercial"]
+
+
+def test_or_lets_the_user_choose_and_and_needs_both(pack) -> None:  # type: ignore[no-untyped-def]
+    either = SourceSpec.build(kind="dataset", name="d", license="CC-BY-NC-4.0 OR MIT")
+    assert evaluate(pack, either).verdict == "allowed-with-obligations"
+    both = SourceSpec.build(kind="dataset", name="d", license="CC-BY-NC-4.0 AND MIT")
+    assert evaluate(pack, both).verdict == "blocked"
+
+
+def test_unknown_licence_and_no_licence(pack) -> None:  # type: ignore[no-untyped-def]
+    assert codes(evaluate(pack, SourceSpec.build(kind="dataset", name="d", license="LicenseRef-mystery"))) == ["LIN005"]
+    assert codes(evaluate(pack, SourceSpec.build(kind="dataset", name="d"))) == ["LIN004"]
+
+
+def test_unknown_provider(pack) -> None:  # type: ignore[no-untyped-def]
+    assert codes(evaluate(pack, SourceSpec.build(provider="nobody", model="x"))) == ["LIN008"]
+
+
+def test_waivers_lift_expire_and_go_unused(pack) -> None:  # type: ignore[no-untyped-def]
+    when = datetime(2024, 6, 1)
+    valid = Waiver(id="w1", codes=["ACM001"], scope=WaiverScope(provider="acme"), approved_by="Legal",
+                   reference="MSA-1", expires=date(2026, 6, 30))
+    unused = Waiver(id="w2", codes=["ZZZ999"], approved_by="Legal", reference="x")
+    evaluator = Evaluator(pack, UseContext(), [valid, unused], today=date(2026, 1, 1))
+    result = evaluator.evaluate(ACME, when)
+    assert result.verdict == "allowed"
+    assert [(a.waiver.id, a.code) for a in result.waivers_applied] == [("w1", "ACM001")]
+    assert [f.message.split("'")[1] for f in evaluator.unused_waivers()] == ["w2"]
+
+    late = Evaluator(pack, UseContext(), [valid], today=date(2026, 7, 1)).evaluate(ACME, when)
+    assert late.verdict == "blocked"
+    assert codes(late) == ["ACM001", "LIN006"]
+
+
+def test_evaluation_is_cached_per_source_version_and_context(pack) -> None:  # type: ignore[no-untyped-def]
+    evaluator = Evaluator(pack, UseContext())
+    first = evaluator.evaluate(ACME, datetime(2024, 3, 1))
+    assert evaluator.evaluate(ACME, datetime(2024, 9, 1)) is first  # same version in force
+    assert evaluator.evaluate(ACME, datetime(2025, 3, 1)) is not first
+
+
+def test_invalid_files_name_file_line_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    text = PACK.replace("            section: \"§2\"", "            sectoin: \"§2\"")
+    path.write_text(text)
+    line = text.splitlines().index("            sectoin: \"§2\"") + 1
+    with pytest.raises(ConfigError) as caught:
+        load_file(path)
+    message = caught.value.message
+    assert f"bad.yaml line {line}" in message
+    assert "sectoin" in message and "unknown key" in message
+
+
+def test_duplicate_codes_across_documents_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "pack.yaml"
+    path.write_text(PACK.replace("OPN100", "ACM001"))
+    with pytest.raises(ConfigError, match="ACM001 is used by both"):
+        load_pack([path], bundled=False)
