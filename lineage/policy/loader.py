@@ -123,6 +123,9 @@ def load_pack(extra: Iterable[str | Path] = (), *, bundled: bool = True) -> Pack
             user.append(path)
         else:
             raise ConfigError("no such policy file", where=str(path), fix="check the path in --policy or `policies`")
+    # A bundled file named again (e.g. `lineage policies validate policies/x.yaml`) is the same file.
+    seen = {p.resolve() for p in paths}
+    user = [p for p in dict.fromkeys(user) if p.resolve() not in seen]
     pack = Pack()
     digest = hashlib.sha256()
     # The user's catalogue entries come first, so that they win over the bundled ones.
