@@ -223,13 +223,25 @@ def explain(
         raise SystemExit(1)
 
 
+def _plain(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
 def _print_explanation(data: dict[str, Any]) -> None:
     source = data["source"]
     label = "/".join(p for p in (source["provider"], source["model"]) if p) or source["name"] or "?"
-    click.echo(f"{label} ({source['kind']}{', ' + source['channel'] if source['channel'] else ''}"
-               f"{', ' + data['license'] if data['license'] else ''})")
+    parts = [source["kind"]]
+    if source["channel"] and source["channel"] != source["kind"]:
+        parts.append(source["channel"])
+    if data["license"]:
+        parts.append(data["license"])
+    click.echo(f"{label} ({', '.join(parts)})")
     context = data["use_context"]
-    click.echo("use: " + ", ".join(f"{k}={v}" for k, v in context.items() if v not in (None, [], ())))
+    click.echo("use: " + ", ".join(f"{k}={_plain(v)}" for k, v in context.items() if v not in (None, [], ())))
     if data["terms"]:
         click.echo("terms applied: " + "; ".join(f"{t['document']} {t['version']}" for t in data["terms"]))
     click.echo(f"\nverdict: {data['verdict']}")
