@@ -240,3 +240,10 @@ def test_duplicate_codes_across_documents_are_refused(tmp_path: Path) -> None:
     path.write_text(PACK.replace("OPN100", "ACM001"))
     with pytest.raises(ConfigError, match="ACM001 is used by both"):
         load_pack([path], bundled=False)
+
+
+def test_open_weights_behind_an_api_carry_their_licence(pack) -> None:  # type: ignore[no-untyped-def]
+    served = SourceSpec.build(provider="open", model="open-1-7b", channel="bedrock")
+    result = evaluate(pack, served)
+    assert "open-licence" in [d for d, _ in result.terms]
+    assert "OPN100" in codes(result)

@@ -198,18 +198,19 @@ class Evaluator:
     def _documents(self, source: SourceSpec) -> tuple[list[Document], str | None, list[Finding]]:
         notes: list[Finding] = []
         license_expr = source.license
-        if source.kind == "open-model":
-            entry = self.catalogue.lookup(source.model) if source.model else None
-            if license_expr is None and entry is not None:
-                license_expr = entry.license
-            if entry is None and source.model and source.license is None:
-                close = self.catalogue.suggest(source.model)
-                hint = f"did you mean {', '.join(close)}? " if close else ""
-                notes.append(Finding(
-                    "LIN003", "warning",
-                    f"open model {source.model!r} is not in the model catalogue, so its licence is unknown: "
-                    f"{hint}name the licence with --license, or add the model to a policy file",
-                ))
+        entry = self.catalogue.lookup(source.model) if source.model and source.kind in ("open-model", "api") else None
+        # Open weights bind by their licence however they are reached: Llama on Bedrock carries
+        # the Llama licence as well as Amazon's and Meta's terms.
+        if license_expr is None and entry is not None:
+            license_expr = entry.license
+        if source.kind == "open-model" and entry is None and source.model and source.license is None:
+            close = self.catalogue.suggest(source.model)
+            hint = f"did you mean {', '.join(close)}? " if close else ""
+            notes.append(Finding(
+                "LIN003", "warning",
+                f"open model {source.model!r} is not in the model catalogue, so its licence is unknown: "
+                f"{hint}name the licence with --license, or add the model to a policy file",
+            ))
         if source.kind in ("open-model", "dataset") and not license_expr and not notes:
             notes.append(Finding(
                 "LIN004", "warning",
