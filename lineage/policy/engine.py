@@ -19,6 +19,8 @@ from lineage.policy.waivers import Waiver
 from lineage.sources import SourceSpec
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+# Channels through which a third party serves a model it did not make.
+PASS_THROUGH_CHANNELS = frozenset({"bedrock", "vertex", "azure", "openrouter"})
 # Codes the engine itself gives, documented with the pack's in docs/rules.md.
 ENGINE_CODES: dict[str, tuple[str, str]] = {
     "LIN001": ("info", "The generation date is unknown: the latest version of the terms was applied."),
@@ -198,9 +200,12 @@ class Evaluator:
     def _documents(self, source: SourceSpec) -> tuple[list[Document], str | None, list[Finding]]:
         notes: list[Finding] = []
         license_expr = source.license
-        entry = self.catalogue.lookup(source.model) if source.model and source.kind in ("open-model", "api") else None
-        # Open weights bind by their licence however they are reached: Llama on Bedrock carries
-        # the Llama licence as well as Amazon's and Meta's terms.
+        # Open weights bind by their licence however they are reached: Llama served on Bedrock
+        # carries the Llama licence as well as Amazon's terms. Through the maker's own API or app
+        # its API terms govern instead (grok-2 in xAI's app is not the grok-2 weights).
+        served_by_others = source.kind == "api" and source.channel in PASS_THROUGH_CHANNELS
+        wants_licence = source.kind == "open-model" or served_by_others
+        entry = self.catalogue.lookup(source.model) if source.model and wants_licence else None
         if license_expr is None and entry is not None:
             license_expr = entry.license
         if source.kind == "open-model" and entry is None and source.model and source.license is None:
