@@ -247,3 +247,8 @@ def test_open_weights_behind_an_api_carry_their_licence(pack) -> None:  # type: 
     result = evaluate(pack, served)
     assert "open-licence" in [d for d, _ in result.terms]
     assert "OPN100" in codes(result)
+
+
+def test_name_prefix_ignores_separators(pack) -> None:  # type: ignore[no-untyped-def]
+    spaced = evaluate(pack, OPEN, base_model="Open-1-7B", distribute_model=True, model_name="open_acme")
+    assert spaced.verdict == "allowed-with-obligations"

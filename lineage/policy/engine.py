@@ -6,6 +6,7 @@ a dataset has millions of examples and a handful of sources.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -341,7 +342,7 @@ class Evaluator:
             name = context.model_name
             if not name:
                 return f"the distributed model's name must start with {prefix!r}; set --model-name to check it"
-            if not name.lower().startswith(prefix.lower()):
+            if not _squash(name).startswith(_squash(prefix)):
                 return f"the distributed model is named {name!r}, which does not start with {prefix!r}"
         if kind == "non-commercial" and context.commercial:
             return "the use is commercial"
@@ -438,6 +439,11 @@ class Evaluator:
                     f"renew it with {waiver.approved_by} ({waiver.reference}) or remove the rows",
                 ))
         evaluation.findings = kept + extra
+
+
+def _squash(name: str) -> str:
+    """A name for prefix checks: case, spaces, `-` and `_` do not count ("Llama 3" = "llama-3")."""
+    return re.sub(r"[\s_\-]+", "", name.lower())
 
 
 def _version_at(document: Document, day: date | None) -> int:
