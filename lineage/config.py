@@ -73,7 +73,27 @@ def _table(value: Any, path: Path, key: str) -> dict[str, Any]:
     return value
 
 
+_LIST_OF_TEXT = ("policies", "competes_with")
+_TEXT = ("waivers", "purpose", "base_model", "model_name", "model_type")
+_FLAGS = ("commercial", "distribute_model", "publish_dataset")
+
+
 def _checked(config: Config) -> Config:
+    where = str(config.path)
+    for key in _LIST_OF_TEXT:
+        value = config.get(key)
+        if isinstance(value, str):
+            continue
+        if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
+            raise ConfigError(f"`{key}` must be a list of strings", where=where, fix=f'e.g. {key} = ["..."]')
+    for key in _TEXT:
+        value = config.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"`{key}` must be a string in quotes", where=where)
+    for key in _FLAGS:
+        value = config.get(key)
+        if value is not None and not isinstance(value, bool):
+            raise ConfigError(f"`{key}` must be true or false", where=where)
     store = config.get("store")
     if store is not None and (not isinstance(store, str) or not store.strip()):
         raise ConfigError(

@@ -284,6 +284,10 @@ def test_empty_arguments(store: str) -> None:
         ("lineage.toml", 'tool = "x"\n', "[tool] must be a table"),
         ("lineage.toml", "[tool]\nlineage = 3\n", "[tool.lineage] must be a table"),
         ("pyproject.toml", "tool = 5\n", "[tool] must be a table"),
+        ("pyproject.toml", "[tool.lineage]\ncompetes_with = 5\n", "`competes_with` must be a list of strings"),
+        ("pyproject.toml", "[tool.lineage]\npolicies = [5]\n", "`policies` must be a list of strings"),
+        ("pyproject.toml", "[tool.lineage]\nwaivers = 5\n", "`waivers` must be a string"),
+        ("pyproject.toml", "[tool.lineage]\ncommercial = \"yes\"\n", "`commercial` must be true or false"),
     ],
 )
 def test_config_with_wrong_types(tmp_path: Path, name: str, content: str, needle: str) -> None:

@@ -204,7 +204,7 @@ def test_waivers_lift_expire_and_go_unused(pack) -> None:  # type: ignore[no-unt
     when = datetime(2024, 6, 1)
     valid = Waiver(id="w1", codes=["ACM001"], scope=WaiverScope(provider="acme"), approved_by="Legal",
                    reference="MSA-1", expires=date(2026, 6, 30))
-    unused = Waiver(id="w2", codes=["ZZZ999"], approved_by="Legal", reference="x")
+    unused = Waiver(id="w2", codes=["opn100"], approved_by="Legal", reference="x")
     evaluator = Evaluator(pack, UseContext(), [valid, unused], today=date(2026, 1, 1))
     result = evaluator.evaluate(ACME, when)
     assert result.verdict == "allowed"
@@ -252,3 +252,38 @@ def test_open_weights_behind_an_api_carry_their_licence(pack) -> None:  # type: 
 def test_name_prefix_ignores_separators(pack) -> None:  # type: ignore[no-untyped-def]
     spaced = evaluate(pack, OPEN, base_model="Open-1-7B", distribute_model=True, model_name="open_acme")
     assert spaced.verdict == "allowed-with-obligations"
+
+
+def test_waivers_with_unknown_codes_are_refused(pack) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match="unknown rule code"):
+        Evaluator(pack, UseContext(), [Waiver(id="w", codes=["ZZZ999"], approved_by="a", reference="b")])
+
+
+def test_an_expired_waiver_beside_a_valid_one_is_reported_as_expired(pack) -> None:  # type: ignore[no-untyped-def]
+    old = Waiver(id="old", codes=["ACM001"], approved_by="Legal", reference="2024", expires=date(2025, 1, 1))
+    new = Waiver(id="new", codes=["ACM001"], approved_by="Legal", reference="2026", expires=date(2027, 1, 1))
+    evaluator = Evaluator(pack, UseContext(), [old, new], today=date(2026, 1, 1))
+    result = evaluator.evaluate(ACME, datetime(2024, 6, 1))
+    assert result.verdict == "allowed"
+    assert codes(result) == ["LIN006"]
+    assert evaluator.unused_waivers() == []
+
+
+def test_cache_keeps_dates_before_the_first_version_apart(pack) -> None:  # type: ignore[no-untyped-def]
+    evaluator = Evaluator(pack, UseContext())
+    assert "LIN002" in codes(evaluator.evaluate(ACME, datetime(1999, 1, 1)))
+    assert "LIN002" not in codes(evaluator.evaluate(ACME, datetime(2024, 6, 1)))
+
+
+def test_or_prefers_fewer_warnings_and_says_which(pack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    either = SourceSpec.build(kind="dataset", name="d", license="LicenseRef-mystery OR MIT")
+    result = evaluate(pack, either)
+    assert result.license_chosen == "MIT"
+    assert "LIN005" not in codes(result)
+
+
+def test_licence_terms_bind_data_not_model_outputs(pack) -> None:  # type: ignore[no-untyped-def]
+    mit_model = SourceSpec.build(kind="open-model", model="some-model", license="MIT")
+    assert evaluate(pack, mit_model).obligations == []
+    mit_data = SourceSpec.build(kind="dataset", name="d", license="MIT")
+    assert [o.code for o in evaluate(pack, mit_data).obligations] == ["LIC002"]

@@ -203,3 +203,31 @@ def test_policies_commands(tmp_path: Path) -> None:
     grok = run_cli("explain", "--provider", "xai", "--model", "grok-4", "--generated-at", "2025-07-01",
                    "--policy", str(bad), "--format", "json", cwd=tmp_path)
     assert "ORG001" in [f["code"] for f in json.loads(grok.stdout)["findings"]]
+
+
+@pytest.mark.parametrize(
+    ("args", "verdict"),
+    [
+        # Weights served by a third party carry their licence: M2.7 is non-commercial.
+        (["--kind", "api", "--channel", "openrouter", "--provider", "minimax", "--model", "MiniMaxAI/MiniMax-M2.7"],
+         "blocked"),
+        # grok-2 in xAI's own app is bound by xAI's terms, not by the grok-2 weights licence.
+        (["--kind", "api", "--provider", "xai", "--model", "grok-2", "--channel", "consumer-app",
+          "--generated-at", "2025-03-15"], "allowed"),
+        (["--kind", "open-model", "--model", "grok-2"], "blocked"),
+        (["--kind", "api", "--channel", "bedrock", "--provider", "meta", "--model", "Meta-Llama-3-70B-Instruct"],
+         "blocked"),
+        (["--kind", "open-model", "--model", "openai/gpt-oss-120b"], "allowed"),
+        (["--kind", "dataset", "--name", "d", "--license", "LicenseRef-research-only", "--non-commercial",
+          "--publish-dataset"], "blocked"),
+    ],
+)
+def test_explain_cases(tmp_path: Path, args: list[str], verdict: str) -> None:
+    result = run_cli("explain", *args, "--format", "json", cwd=tmp_path)
+    assert result.returncode == (1 if verdict == "blocked" else 0), result.stderr
+    assert json.loads(result.stdout)["verdict"] == verdict
+
+
+def test_deepseek_outputs_before_the_2025_update_are_not_taken_as_allowed(pack) -> None:  # type: ignore[no-untyped-def]
+    result = Evaluator(pack, UseContext()).evaluate(DEEPSEEK, at("2024-06-01"))
+    assert any(f.severity == "warning" and f.code.startswith("DSK") for f in result.findings)

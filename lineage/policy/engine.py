@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from lineage.exceptions import ConfigError
 from lineage.licenses import license_alternatives
 from lineage.policy.catalogue import Catalogue
 from lineage.policy.context import UseContext
@@ -128,6 +129,8 @@ class Evaluation:
     # (document id, version) pairs that were applied.
     terms: list[tuple[str, str]] = field(default_factory=list)
     license: str | None = None
+    # For an OR expression, the alternative the evaluation took (the least restrictive).
+    license_chosen: str | None = None
 
     @property
     def verdict(self) -> str:
@@ -144,6 +147,7 @@ class Evaluation:
             "verdict": self.verdict,
             "source": self.source.model_dump(),
             "license": self.license,
+            "license_chosen": self.license_chosen,
             "terms": [{"document": d, "version": v} for d, v in self.terms],
             "findings": [f.to_dict() for f in self.findings],
             "obligations": [o.to_dict() for o in self.obligations],
@@ -170,6 +174,14 @@ class Evaluator:
         self.base_family = self.catalogue.family(context.base_model)
         self._cache: dict[tuple[Any, ...], Evaluation] = {}
         self._used_waivers: set[str] = set()
+        known = set(pack.codes) | set(LICENSE_TERM_CODES.values()) | set(ENGINE_CODES)
+        for waiver in self.waivers:
+            unknown = [code for code in waiver.codes if code not in known]
+            if unknown:
+                raise ConfigError(
+                    f"waiver {waiver.id!r} names unknown rule code(s) {', '.join(unknown)}",
+                    fix="use codes from `lineage policies list`",
+                )
 
     # -- public ------------------------------------------------------------------------------
 
@@ -177,7 +189,9 @@ class Evaluator:
         day = generated_at.date() if isinstance(generated_at, datetime) else generated_at
         documents, license_expr, notes = self._documents(source)
         chosen = tuple(_version_at(d, day) for d in documents)
-        key = (source.key, chosen, day is None)
+        # LIN001/LIN002 depend on the date too: unknown, or before a document's first version.
+        early = tuple(day is not None and day < d.versions[0].effective for d in documents)
+        key = (source.key, chosen, early, day is None)
         cached = self._cache.get(key)
         if cached is None:
             cached = self._cache[key] = self._evaluate(source, documents, chosen, license_expr, notes, day)
@@ -224,12 +238,13 @@ class Evaluator:
             ))
         documents = [d for d in self.pack.documents.values() if self._binds(d, source, license_expr)]
         if source.kind == "api" and source.provider and not any(
-            d.applies_to.providers and source.provider in d.applies_to.providers for d in documents
+            (d.applies_to.providers and source.provider in d.applies_to.providers) or d.applies_to.licenses
+            for d in documents
         ):
             notes.append(Finding(
                 "LIN008", "warning",
-                f"the policy pack has no terms for provider {source.provider!r}: check them by hand, "
-                "or add them in a policy file",
+                f"the policy pack has no terms for {source.provider} reached through {source.channel or 'its API'}: "
+                "check them by hand, or add them in a policy file",
             ))
         return documents, license_expr, notes
 
@@ -237,7 +252,8 @@ class Evaluator:
         scope = document.applies_to
         if scope.licenses is not None:
             ids = set().union(*license_alternatives(license_expr))
-            return bool(ids & set(scope.licenses))
+            if not ids & set(scope.licenses):
+                return False
         if scope.providers is not None and source.provider not in scope.providers:
             return False
         if scope.kinds is not None and source.kind not in scope.kinds:
@@ -270,7 +286,11 @@ class Evaluator:
             for license_id in sorted(ids):
                 definition = self.pack.licenses.get(license_id)
                 if definition is not None:
-                    self._apply_license(candidate, definition, source)
+                    # A licence's terms bind the licensed data itself. A model's outputs are not
+                    # the licensed weights: what a model licence says of outputs is in its
+                    # model-license document, not in the generic licence terms.
+                    if source.kind not in ("open-model", "api"):
+                        self._apply_license(candidate, definition, source)
                 elif not any(
                     d.applies_to.licenses and license_id in d.applies_to.licenses for d in documents
                 ):
@@ -279,8 +299,9 @@ class Evaluator:
                         f"licence {license_id} is not defined in the policy pack: define it in a policy file "
                         "so its terms are checked",
                     ))
-            if best is None or (candidate.errors, len(candidate.obligations)) < (best.errors, len(best.obligations)):
+            if best is None or _rank(candidate) < _rank(best):
                 best = candidate
+                best.license_chosen = " AND ".join(sorted(ids)) or None
         assert best is not None
         self._apply_waivers(best, source)
         best.findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], f.code))
@@ -301,7 +322,7 @@ class Evaluator:
         elif day < document.versions[0].effective:
             evaluation.findings.append(Finding(
                 "LIN002", "info",
-                f"generated {day}, before the earliest version of {document.title} in the pack "
+                f"generated before the earliest version of {document.title} in the pack "
                 f"({version.version}): that version was applied",
             ))
 
@@ -429,9 +450,11 @@ class Evaluator:
                 waiver = valid[0]
                 self._used_waivers.add(waiver.id)
                 evaluation.waivers_applied.append(AppliedWaiver(waiver, finding.code))
-                continue
-            kept.append(finding)
+            else:
+                kept.append(finding)
             for waiver in matching:
+                if not waiver.expired(self.today):
+                    continue
                 self._used_waivers.add(waiver.id)
                 extra.append(Finding(
                     "LIN006", "warning",
@@ -439,6 +462,13 @@ class Evaluator:
                     f"renew it with {waiver.approved_by} ({waiver.reference}) or remove the rows",
                 ))
         evaluation.findings = kept + extra
+
+
+def _rank(evaluation: Evaluation) -> tuple[int, int, int, int]:
+    """How bad a licence alternative is: errors, then warnings, undefined licences, obligations."""
+    warnings = sum(f.severity == "warning" for f in evaluation.findings)
+    undefined = sum(f.code == "LIN005" for f in evaluation.findings)
+    return (evaluation.errors, warnings, undefined, len(evaluation.obligations))
 
 
 def _squash(name: str) -> str:

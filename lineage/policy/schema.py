@@ -129,6 +129,12 @@ class Rule(_Strict):
     _quote = field_validator("quote")(lambda cls, value: check_quote(value))
 
     @model_validator(mode="after")
+    def _when_not_empty(self) -> Rule:
+        if isinstance(self.when, list) and not self.when:
+            raise ValueError("`when: []` never holds; leave `when` out for a rule that always applies")
+        return self
+
+    @model_validator(mode="after")
     def _obligation(self) -> Rule:
         if self.effect == "require" and self.obligation is None:
             raise ValueError("a `require` rule needs an `obligation`")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lineage.exceptions import ConfigError
 from lineage.sources import SourceSpec
@@ -38,6 +38,11 @@ class Waiver(BaseModel):
     reference: str
     expires: date | None = None
     reason: str | None = None
+
+    @field_validator("codes")
+    @classmethod
+    def _upper(cls, codes: list[str]) -> list[str]:
+        return [code.strip().upper() for code in codes]
 
     def expired(self, today: date) -> bool:
         return self.expires is not None and self.expires < today
@@ -73,7 +78,7 @@ def load_waivers(path: str | Path) -> list[Waiver]:
         error = exc.errors()[0]
         loc = tuple(error.get("loc", ()))
         line = yaml_line(text, loc)
-        key = ".".join(str(part) for part in loc)
+        key = ".".join(str(part) for part in loc) or "(top level)"
         message = "unknown key" if error.get("type") == "extra_forbidden" else error.get("msg")
         raise ConfigError(
             f"invalid waiver: {key}: {message}", where=f"{path} line {line}" if line else str(path),
