@@ -231,3 +231,13 @@ def test_explain_cases(tmp_path: Path, args: list[str], verdict: str) -> None:
 def test_deepseek_outputs_before_the_2025_update_are_not_taken_as_allowed(pack) -> None:  # type: ignore[no-untyped-def]
     result = Evaluator(pack, UseContext()).evaluate(DEEPSEEK, at("2024-06-01"))
     assert any(f.severity == "warning" and f.code.startswith("DSK") for f in result.findings)
+
+
+def test_use_context_comes_from_pyproject_and_flags_win(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.lineage]\ncompetes_with = ["openai"]\ncommercial = true\n')
+    args = ("explain", "--provider", "openai", "--model", "gpt-4o", "--generated-at", "2025-06-15", "--format", "json")
+    from_config = run_cli(*args, cwd=tmp_path)
+    assert json.loads(from_config.stdout)["verdict"] == "blocked"
+    assert json.loads(from_config.stdout)["use_context"]["competes_with"] == ["openai"]
+    overridden = run_cli(*args, "--competes-with", "xai", cwd=tmp_path)
+    assert json.loads(overridden.stdout)["verdict"] == "allowed"
