@@ -46,6 +46,26 @@ def store_option(func: F) -> F:
     )(func)
 
 
+def source_options(func: F) -> F:
+    """--provider, --model, --kind, --channel, --license, --name and --generated-at: one source."""
+    from lineage.vocabulary import CHANNELS, KINDS
+
+    options = (
+        click.option("--provider", help="Who made the model or ran the API (openai, anthropic, meta, ...)."),
+        click.option("--model", help="The model: an API model id or an open-weight model name "
+                     "(the provider is inferred from well-known names)."),
+        click.option("--kind", type=click.Choice(KINDS), help="api, open-model, dataset, human, web or unknown."),
+        click.option("--channel", type=click.Choice(CHANNELS), help="How the model was reached."),
+        click.option("--license", "license_", metavar="SPDX",
+                     help="Licence of a dataset or of model weights (SPDX expression)."),
+        click.option("--name", help="A dataset's name, or a group of people (e.g. annotators)."),
+        click.option("--generated-at", metavar="TIME", help="When the content was generated (ISO 8601 date or time, UTC)."),
+    )
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 def format_option(*choices: str, default: str = "text") -> Callable[[F], F]:
     return click.option(
         "--format",

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from lineage.cli.common import echo_json, format_option, parse_mapping, store_option
+from lineage.cli.common import echo_json, format_option, parse_mapping, source_options, store_option
 from lineage.exceptions import UsageError
 from lineage.segments import LAYOUTS
 from lineage.timeutil import parse_time
-from lineage.vocabulary import CHANNELS, IMPORT_TYPES, KINDS
+from lineage.vocabulary import IMPORT_TYPES, KINDS
 
 if TYPE_CHECKING:
     from lineage.sources import SourceSpec
@@ -30,13 +30,7 @@ _SPEC_KEYS = ("kind", "provider", "model", "channel", "license", "name")
     help="What the files are. `auto` recognises OpenAI and Anthropic batch result files and "
     "Hugging Face dataset folders; anything else is a dataset whose source the flags name.",
 )
-@click.option("--provider", help="Who made the model or ran the API (openai, anthropic, meta, ...).")
-@click.option("--model", help="The model, e.g. claude-sonnet-4-5 (the provider is inferred from well-known names).")
-@click.option("--kind", type=click.Choice(KINDS), help="api, open-model, dataset, human, web or unknown.")
-@click.option("--channel", type=click.Choice(CHANNELS), help="How the model was reached.")
-@click.option("--license", "license_", metavar="SPDX", help="Licence of a dataset or open model (SPDX expression).")
-@click.option("--name", help="A dataset's name, or a group of people (e.g. annotators).")
-@click.option("--generated-at", metavar="TIME", help="When the content was generated (ISO 8601 date or time, UTC).")
+@source_options
 @click.option("--model-column", metavar="FIELD", help="Read each row's model from this column (e.g. model_name).")
 @click.option("--provider-column", metavar="FIELD", help="Read each row's provider from this column.")
 @click.option("--time-column", metavar="FIELD", help="Read each row's generation time from this column.")

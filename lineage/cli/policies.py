@@ -8,9 +8,8 @@ from typing import Any
 
 import click
 
-from lineage.cli.common import echo_json, format_option, table
+from lineage.cli.common import echo_json, format_option, source_options, table
 from lineage.exceptions import UsageError
-from lineage.vocabulary import CHANNELS, KINDS
 
 
 def policy_option(func: Any) -> Any:
@@ -147,13 +146,7 @@ def validate(paths: tuple[Path, ...]) -> None:
 
 
 @click.command()
-@click.option("--provider", help="Who made the model or ran the API.")
-@click.option("--model", help="The model (API model id or open-weight model name).")
-@click.option("--kind", type=click.Choice(KINDS), help="api, open-model, dataset, human, web or unknown.")
-@click.option("--channel", type=click.Choice(CHANNELS), help="How the model was reached.")
-@click.option("--license", "license_", metavar="SPDX", help="Licence of the dataset or model weights.")
-@click.option("--name", help="A dataset's name, or a group of people.")
-@click.option("--generated-at", metavar="DATE", help="When the content was generated (ISO 8601).")
+@source_options
 @click.option("--purpose", type=click.Choice(["train", "fine-tune", "distill", "evaluate", "retrieval"]),
               help="What the data is for (default: fine-tune, or the config's).")
 @click.option("--commercial/--non-commercial", default=None, help="Whether the use is commercial (default: commercial).")
