@@ -140,6 +140,16 @@ def only_origin(store: Store, text: str) -> OriginInfo:
     return found[0]
 
 
+def assert_recorded(store: Store, roles: dict[str, str], source: SourceSpec, external_id: str) -> list[OriginInfo]:
+    """Each text is recorded once, with its role, the source and the request id; returns the origins."""
+    found = []
+    for text, role in roles.items():
+        origin = only_origin(store, text)
+        assert (origin.role, origin.source, origin.external_id) == (role, source, external_id), text
+        found.append(origin)
+    return found
+
+
 def origin_count(store: Store) -> int:
     return store.stats()["origins"]
 
@@ -392,14 +402,9 @@ def test_chat_completion_records_every_choice_with_the_reported_model_time_and_r
         "The user asks for the capital of France.": "reasoning",
         'get_weather({"city": "Paris"})': "tool_call",
     }
-    for text, role in expected.items():
-        origin = only_origin(store, text)
-        assert origin.role == role
-        assert origin.source == SourceSpec(
-            kind="api", provider="openai", model="gpt-4o-2024-08-06", channel="api"
-        )
-        assert origin.external_id == "req_chat_1"
-        assert origin.generated_at == CREATED_AT
+    source = SourceSpec(kind="api", provider="openai", model="gpt-4o-2024-08-06", channel="api")
+    recorded = assert_recorded(store, expected, source, "req_chat_1")
+    assert {o.generated_at for o in recorded} == {CREATED_AT}
     # Outputs only: no prompt source, so the request's messages are not recorded.
     assert origin_count(store) == 3
     assert origins(store, "What is the capital of France?") == []
@@ -465,14 +470,17 @@ def test_chat_stream_is_iterated_unchanged_and_recorded_when_exhausted(server: _
     run.close()
 
     source = SourceSpec(kind="api", provider="openai", model="gpt-4o-2024-08-06-final", channel="api")
-    for text, role in {
+    recorded = assert_recorded(
+        store,
+        {
         "Hello, world!": "assistant",
         "Greet briefly.": "reasoning",
         'lookup({"q": "größe"})': "tool_call",
-    }.items():
-        origin = only_origin(store, text)
-        assert (origin.role, origin.source, origin.external_id) == (role, source, "req_stream_1")
-        assert origin.generated_at == STREAM_CREATED_AT
+        },
+        source,
+        "req_stream_1",
+    )
+    assert {o.generated_at for o in recorded} == {STREAM_CREATED_AT}
     assert origin_count(store) == 3
 
 
@@ -529,13 +537,16 @@ def test_prompts_are_recorded_against_the_prompt_source(server: _Server, store: 
     ]
     client.chat.completions.create(model="gpt-4o", messages=messages)
     run.close()
-    for text, role in {
+    assert_recorded(
+        store,
+        {
         "You are terse.": "system",
         "What is the capital of France?": "user",
         "Answer in one line.": "system",
-    }.items():
-        origin = only_origin(store, text)
-        assert (origin.role, origin.source, origin.external_id) == (role, annotators, "req_prompts")
+        },
+        annotators,
+        "req_prompts",
+    )
     assert origins(store, "An earlier answer.") == []  # history is not a prompt, and not this call's output
     assert only_origin(store, "Paris is the capital of France.").source.provider == "openai"
 
@@ -588,14 +599,17 @@ def test_responses_create_records_messages_tool_calls_and_reasoning_summaries(
     assert type(result) is Response
     assert result.output_text == "The train is cheaper."
     source = SourceSpec(kind="api", provider="openai", model="gpt-4o-2024-08-06", channel="api")
-    for text, role in {
+    recorded = assert_recorded(
+        store,
+        {
         "The train is cheaper.": "assistant",
         'book({"mode": "train"})': "tool_call",
         "Compared both fares.": "reasoning",
-    }.items():
-        origin = only_origin(store, text)
-        assert (origin.role, origin.source, origin.external_id) == (role, source, "req_resp_1")
-        assert origin.generated_at == datetime.fromtimestamp(CREATED + 120, timezone.utc)
+        },
+        source,
+        "req_resp_1",
+    )
+    assert {o.generated_at for o in recorded} == {datetime.fromtimestamp(CREATED + 120, timezone.utc)}
     assert origin_count(store) == 3
 
 
@@ -848,18 +862,17 @@ def test_anthropic_message_records_text_thinking_and_tool_use(server: _Server, s
     assert server.requests[0]["body"]["model"] == "claude-opus-4-5"
 
     source = SourceSpec(kind="api", provider="anthropic", model=CLAUDE, channel="api")
-    for text, role in {
+    recorded = assert_recorded(
+        store,
+        {
         "Let me check.": "assistant",
         "I should call the order tool.": "reasoning",
         TOOL_USE_TEXT: "tool_call",
-    }.items():
-        origin = only_origin(store, text)
-        assert (origin.role, origin.source, origin.external_id) == (
-            role,
-            source,
-            "req_011CSHoEeqs5C35K2UUqR7Fy",
-        )
-        assert origin.generated_at is not None and before <= origin.generated_at <= after
+        },
+        source,
+        "req_011CSHoEeqs5C35K2UUqR7Fy",
+    )
+    assert all(o.generated_at is not None and before <= o.generated_at <= after for o in recorded)
     assert origin_count(store) == 3
 
 
@@ -879,13 +892,16 @@ def test_anthropic_create_stream_records_the_accumulated_message(server: _Server
     )
     assert text == "Hello there."
     source = SourceSpec(kind="api", provider="anthropic", model=CLAUDE, channel="api")
-    for text, role in {
+    assert_recorded(
+        store,
+        {
         "Hello there.": "assistant",
         "Search, then answer.": "reasoning",
         STREAM_TOOL_TEXT: "tool_call",
-    }.items():
-        origin = only_origin(store, text)
-        assert (origin.role, origin.source, origin.external_id) == (role, source, "req_ant_stream")
+        },
+        source,
+        "req_ant_stream",
+    )
     assert origin_count(store) == 3
 
 
