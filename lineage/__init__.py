@@ -21,10 +21,13 @@ _EXPORTS = {
     "fingerprint": "lineage.fingerprints",
     "fingerprint_hex": "lineage.fingerprints",
     "normalise": "lineage.fingerprints",
+    "lint": "lineage.linting",
+    "Report": "lineage.report",
 }
 
 __all__ = [
     "LineageError",
+    "Report",
     "Segment",
     "SourceSpec",
     "Store",
@@ -32,6 +35,7 @@ __all__ = [
     "extract_segments",
     "fingerprint",
     "fingerprint_hex",
+    "lint",
     "normalise",
     "open_store",
 ]
@@ -39,6 +43,8 @@ __all__ = [
 if TYPE_CHECKING:
     from lineage.exceptions import LineageError
     from lineage.fingerprints import fingerprint, fingerprint_hex, normalise
+    from lineage.linting import lint
+    from lineage.report import Report
     from lineage.segments import Segment, extract_segments
     from lineage.sources import SourceSpec
     from lineage.store import Store, open_store

@@ -41,6 +41,7 @@ import csv
 import glob
 import gzip
 import hashlib
+import itertools
 import json
 import os
 import zlib
@@ -331,27 +332,81 @@ def _bad_json_line(raw: bytes, first: bool) -> tuple[object, str | None]:
 
 
 def _read_jsonl(path: Path, name: str, batch_size: int) -> Iterator[Record | BadRecord]:
+    with _open_binary(path) as f:
+        try:
+            yield from _parse_jsonl(f, name, 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise _read_error(exc, name) from None
+
+
+def _parse_jsonl(lines: Iterable[bytes], name: str, first_line: int) -> Iterator[Record | BadRecord]:
     # The hot path: one orjson.loads on the raw bytes per line, no decode, no strip. Blank lines,
     # a BOM and bad lines all fail that parse, so they cost nothing until they occur.
     loads, decode_error, record = orjson.loads, orjson.JSONDecodeError, Record
-    with _open_binary(path) as f:
+    for lineno, raw in enumerate(lines, first_line):
         try:
-            for lineno, raw in enumerate(f, 1):
-                try:
-                    value = loads(raw)
-                except decode_error:
-                    value, error = _bad_json_line(raw, lineno == 1)
-                    if error is not None:
-                        yield BadRecord(name, lineno, error)
-                        continue
-                    if value is _BLANK:
-                        continue
-                if type(value) is dict:
-                    yield record(name, lineno, value)
-                else:
-                    yield BadRecord(name, lineno, _not_an_object(value))
-        except (OSError, EOFError, zlib.error) as exc:
-            raise _read_error(exc, name) from None
+            value = loads(raw)
+        except decode_error:
+            value, error = _bad_json_line(raw, lineno == 1)
+            if error is not None:
+                yield BadRecord(name, lineno, error)
+                continue
+            if value is _BLANK:
+                continue
+        if type(value) is dict:
+            yield record(name, lineno, value)
+        else:
+            yield BadRecord(name, lineno, _not_an_object(value))
+
+
+def jsonl_chunks(path: str | os.PathLike[str], parts: int, *, min_size: int = 1 << 20) -> list[tuple[int, int, int]]:
+    """Split an uncompressed JSONL file into about `parts` byte ranges that start at line starts.
+
+    Returns `(start, end, first_line)` triples, `first_line` being the 1-based number of the
+    range's first line, so that a reader of one range reports the file's own line numbers.
+    """
+    p = Path(path)
+    size = p.stat().st_size
+    if parts <= 1 or size < 2 * min_size:
+        return [(0, size, 1)]
+    step = max(size // parts, min_size)
+    bounds = [0]
+    with open(p, "rb") as f:
+        while bounds[-1] + step < size:
+            f.seek(bounds[-1] + step)
+            f.readline()  # to the start of the next line
+            position = f.tell()
+            if position >= size:
+                break
+            bounds.append(position)
+        bounds.append(size)
+        chunks = []
+        line = 1
+        for start, end in itertools.pairwise(bounds):
+            chunks.append((start, end, line))
+            f.seek(start)
+            line += f.read(end - start).count(b"\n")
+    return chunks
+
+
+def iter_jsonl_range(path: str | os.PathLike[str], start: int, end: int, first_line: int) -> Iterator[Record | BadRecord]:
+    """The records of one byte range of a JSONL file (from `jsonl_chunks`)."""
+    p = Path(path)
+
+    def lines(f: Any) -> Iterator[bytes]:
+        position = start
+        for raw in f:
+            if position >= end:
+                return
+            position += len(raw)
+            yield raw
+
+    try:
+        with open(p, "rb") as f:
+            f.seek(start)
+            yield from _parse_jsonl(lines(f), str(p), first_line)
+    except OSError as exc:
+        raise _read_error(exc, str(p)) from None
 
 
 def _looks_like_jsonl(path: Path) -> bool:

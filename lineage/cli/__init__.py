@@ -7,6 +7,7 @@ import click
 from lineage import __version__
 from lineage.cli.common import LineageGroup
 from lineage.cli.imports import import_
+from lineage.cli.lint import lint
 from lineage.cli.policies import explain, policies
 from lineage.cli.store import init, show, sources, stats
 
@@ -17,7 +18,7 @@ def main() -> None:
     """Record where every training example came from, and check it against provider terms."""
 
 
-for command in (init, import_, sources, show, stats, policies, explain):
+for command in (init, import_, lint, sources, show, stats, policies, explain):
     main.add_command(command)
 
 __all__ = ["main"]

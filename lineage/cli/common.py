@@ -66,6 +66,49 @@ def source_options(func: F) -> F:
     return func
 
 
+def context_options(func: F) -> F:
+    """The use-context flags shared by `explain` and `lint`, and the waivers file."""
+    from pathlib import Path
+
+    options = (
+        click.option("--purpose", type=click.Choice(["train", "fine-tune", "distill", "evaluate", "retrieval"]),
+                     help="What the data is for (default: fine-tune, or the config's)."),
+        click.option("--commercial/--non-commercial", default=None,
+                     help="Whether the use is commercial (default: commercial)."),
+        click.option("--competes-with", multiple=True, metavar="PROVIDER",
+                     help="A provider the trained model competes with; '*' for a general-purpose assistant. "
+                     "Repeatable."),
+        click.option("--base-model", metavar="NAME", help="The model the training starts from."),
+        click.option("--distribute-model/--no-distribute-model", default=None,
+                     help="Whether the trained model is distributed."),
+        click.option("--model-name", metavar="NAME", help="The name the trained model is distributed under."),
+        click.option("--model-type", type=click.Choice(["generative", "classifier", "embedding"]),
+                     help="What kind of model is trained (default: generative)."),
+        click.option("--publish-dataset/--no-publish-dataset", default=None, help="Whether the dataset is published."),
+        click.option("--waivers", "waivers_path", type=click.Path(path_type=Path), help="A waivers file (YAML)."),
+        click.option("--today", metavar="DATE", help="Judge waiver expiry as of this date (default: today)."),
+    )
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def context_flags(*, competes_with: tuple[str, ...], **values: Any) -> dict[str, Any]:
+    """The use-context flags as keywords for `build_context`; None for those not given."""
+    return {**values, "competes_with": list(competes_with) or None}
+
+
+def parse_today(value: str | None) -> Any:
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--today: not a date: {value!r}", fix="use e.g. 2026-03-01") from None
+
+
 def format_option(*choices: str, default: str = "text") -> Callable[[F], F]:
     return click.option(
         "--format",

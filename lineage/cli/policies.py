@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
 
-from lineage.cli.common import echo_json, format_option, source_options, table
+from lineage.cli.common import (
+    context_flags,
+    context_options,
+    echo_json,
+    format_option,
+    parse_today,
+    source_options,
+    table,
+)
 from lineage.exceptions import UsageError
 
 
@@ -147,19 +154,7 @@ def validate(paths: tuple[Path, ...]) -> None:
 
 @click.command()
 @source_options
-@click.option("--purpose", type=click.Choice(["train", "fine-tune", "distill", "evaluate", "retrieval"]),
-              help="What the data is for (default: fine-tune, or the config's).")
-@click.option("--commercial/--non-commercial", default=None, help="Whether the use is commercial (default: commercial).")
-@click.option("--competes-with", multiple=True, metavar="PROVIDER",
-              help="A provider the trained model competes with; '*' for a general-purpose assistant. Repeatable.")
-@click.option("--base-model", metavar="NAME", help="The model the training starts from.")
-@click.option("--distribute-model/--no-distribute-model", default=None, help="Whether the trained model is distributed.")
-@click.option("--model-name", metavar="NAME", help="The name the trained model is distributed under.")
-@click.option("--model-type", type=click.Choice(["generative", "classifier", "embedding"]),
-              help="What kind of model is trained (default: generative).")
-@click.option("--publish-dataset/--no-publish-dataset", default=None, help="Whether the dataset is published.")
-@click.option("--waivers", "waivers_path", type=click.Path(path_type=Path), help="A waivers file (YAML).")
-@click.option("--today", metavar="DATE", help="Judge waiver expiry as of this date (default: today).")
+@context_options
 @policy_option
 @format_option("text", "json")
 def explain(
@@ -190,18 +185,18 @@ def explain(
         kind=kind, provider=provider, model=model, channel=channel,
         license=normalise_license(license_) if license_ else None, name=name or (kind if kind == "human" else None),
     )
-    context = build_context(
-        config, purpose=purpose, commercial=commercial, competes_with=list(competes_with) or None,
-        base_model=base_model, distribute_model=distribute_model, model_name=model_name,
-        publish_dataset=publish_dataset, model_type=model_type,
-    )
+    context = build_context(config, **context_flags(
+        purpose=purpose, commercial=commercial, competes_with=competes_with, base_model=base_model,
+        distribute_model=distribute_model, model_name=model_name, publish_dataset=publish_dataset,
+        model_type=model_type,
+    ))
     waivers_file = waivers_path or (config.resolve_path(config.get("waivers")) if config.get("waivers") else None)
     waivers = load_waivers(waivers_file) if waivers_file else []
     try:
         when = parse_time(generated_at) if generated_at else None
-        as_of = date.fromisoformat(today) if today else None
     except ValueError as exc:
         raise UsageError(f"invalid date: {exc}", fix="use e.g. 2026-03-01") from None
+    as_of = parse_today(today)
     evaluator = Evaluator(_pack(policy_paths), context, waivers, today=as_of)
     result = evaluator.evaluate(source, when)
     unused = evaluator.unused_waivers()

@@ -1,0 +1,133 @@
+"""`lineage lint`: block datasets that breach the terms of where their examples came from."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lineage.cli.common import context_flags, context_options, parse_mapping, parse_today, store_option
+from lineage.cli.policies import policy_option
+from lineage.exceptions import UsageError
+from lineage.segments import LAYOUTS
+
+_FORMATS = ("text", "json", "sarif", "github", "markdown")
+
+
+def _codes(values: tuple[str, ...]) -> list[str]:
+    return [code.strip() for value in values for code in value.split(",") if code.strip()]
+
+
+@click.command()
+@click.argument("paths", nargs=-1)
+@click.option("--format", "output_format", type=click.Choice(_FORMATS), default="text", show_default=True,
+              help="Output format: text (one line per finding), json, sarif (GitHub code scanning), "
+              "github (workflow annotations) or markdown (a pull-request comment).")
+@click.option("--output", "-o", "output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to this file instead of standard output.")
+@click.option("--statistics", is_flag=True, help="Print counts per rule code and the summary, not each finding.")
+@click.option("--max-findings", type=click.IntRange(min=0), metavar="N",
+              help="List at most N findings; the summary still counts them all.")
+@click.option("--strict", is_flag=True, default=None, help="Malformed records are errors (exit 1), not warnings.")
+@click.option("--untracked", type=click.Choice(["ignore", "warn", "error"]),
+              help="What a segment with no recorded origin is (default: warn, or the config's).")
+@click.option("--all-segments", is_flag=True, default=None,
+              help="Require prompt-side segments to be tracked too, not only the completion side.")
+@click.option("--select", multiple=True, metavar="CODES",
+              help="Report only these rule codes or prefixes (comma-separated, repeatable).")
+@click.option("--ignore", multiple=True, metavar="CODES",
+              help="Do not report these rule codes or prefixes (comma-separated, repeatable).")
+@context_options
+@click.option("--model-column", metavar="FIELD", help="A column naming each row's model (default: model or model_name).")
+@click.option("--provider-column", metavar="FIELD", help="A column naming each row's provider.")
+@click.option("--time-column", metavar="FIELD", help="A column with each row's generation time.")
+@click.option("--layout", type=click.Choice(LAYOUTS), help="Force a record layout.")
+@click.option("--map", "mapping", multiple=True, metavar="ROLE=FIELD", help="Explicit field mapping; repeatable.")
+@click.option("--input-format", type=click.Choice(["jsonl", "json", "csv", "parquet", "arrow", "hf-disk"]),
+              help="File format, when the extension does not say.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes for large inputs.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when the dataset is blocked.")
+@store_option
+@policy_option
+def lint(
+    paths: tuple[str, ...], output_format: str, output: Path | None, statistics: bool, max_findings: int | None,
+    strict: bool | None, untracked: str | None, all_segments: bool | None, select: tuple[str, ...],
+    ignore: tuple[str, ...], purpose: str | None, commercial: bool | None, competes_with: tuple[str, ...],
+    base_model: str | None, distribute_model: bool | None, model_name: str | None, model_type: str | None,
+    publish_dataset: bool | None, waivers_path: Path | None, today: str | None, model_column: str | None,
+    provider_column: str | None, time_column: str | None, layout: str | None, mapping: tuple[str, ...],
+    input_format: str | None, jobs: int, exit_zero: bool, store: str | None, policy_paths: tuple[Path, ...],
+) -> None:
+    """Check dataset files against the terms of where their examples came from.
+
+    PATHS are files (JSONL, JSON, CSV, Parquet, Arrow), folders, Hugging Face save_to_disk
+    folders or glob patterns; without any, the `paths` setting of the configuration.
+    Each segment's origin comes from the row itself (a `_lineage` object or a model column),
+    else from the lineage store; the policy pack then judges each source once.
+
+    \b
+    Examples:
+      lineage lint data/train.jsonl
+      lineage lint data/ --competes-with '*' --format sarif -o lineage.sarif
+      lineage lint evals/*.parquet --purpose evaluate --statistics
+
+    Exits 1 when an example breaches a rule (an error finding), 2 on bad input or configuration.
+    """
+    from lineage.config import find_config
+    from lineage.linting import build_settings
+    from lineage.linting import lint as run_lint
+    from lineage.progress import progress_bar
+    from lineage.report import render
+
+    config = find_config()
+    settings = build_settings(
+        config,
+        context_flags=context_flags(
+            purpose=purpose, commercial=commercial, competes_with=competes_with, base_model=base_model,
+            distribute_model=distribute_model, model_name=model_name, publish_dataset=publish_dataset,
+            model_type=model_type,
+        ),
+        untracked=untracked,
+        all_segments=all_segments,
+        select=_codes(select),
+        ignore=_codes(ignore),
+        strict=strict,
+        inline_flags={"model": model_column, "provider": provider_column, "generated_at": time_column},
+        layout=layout,
+        mapping=parse_mapping(mapping, "--map") or None,
+        input_format=input_format,
+    )
+    targets: list[Any] = list(paths) or _configured_paths(config)
+    with progress_bar("linting", unit=" examples") as advance:
+        report = run_lint(
+            targets, settings=settings, config=config, store=store, policies=list(policy_paths),
+            waivers=waivers_path, today=parse_today(today), max_findings=max_findings, jobs=jobs, progress=advance,
+        )
+    text = render(report, output_format, show_statistics=statistics)
+    if output is not None:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write the report ({exc.strerror})", fix=f"check the path {output}") from None
+    else:
+        click.echo(text, nl=False)
+    if report.exit_code and not exit_zero:
+        raise SystemExit(report.exit_code)
+
+
+def _configured_paths(config: Any) -> list[str]:
+    configured = config.get("paths")
+    if configured is None:
+        raise UsageError(
+            "no dataset files named",
+            fix="name files, folders or globs, or set paths = [\"data/\"] under [tool.lineage]",
+        )
+    if isinstance(configured, str):
+        configured = [configured]
+    if not isinstance(configured, list) or not all(isinstance(p, str) for p in configured):
+        raise UsageError("`paths` must be a list of paths or glob patterns", where=str(config.path))
+    # Relative to the current folder where they can be, so reports name files as the user does.
+    return [os.path.relpath(config.resolve_path(p)) for p in configured]

@@ -1,0 +1,136 @@
+"""Provenance written into the rows themselves, which lint trusts before the store.
+
+Two shapes are read:
+
+- an object under a reserved key (default `_lineage`) with source fields: `kind`, `provider`,
+  `model`, `channel`, `license`, `name`, and `generated_at`. It names the source of the
+  completion side; a nested `prompt` object, in the same shape, names who wrote the prompts.
+- plain columns: a `model` or `model_name` column (or the columns the configuration names) for
+  the completion side, with optional provider, time and other columns.
+
+A model name the model catalogue knows as open weights (`meta-llama/Llama-3.1-8B-Instruct`) is an
+`open-model` source unless the row says otherwise; other model names are API sources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from lineage.exceptions import LayoutError, UsageError
+from lineage.linting.settings import InlineColumns
+from lineage.policy.catalogue import Catalogue
+from lineage.sources import SourceSpec
+from lineage.timeutil import parse_time
+
+_SPEC_FIELDS = ("kind", "provider", "model", "channel", "license", "name")
+# (source key text, day): the key of an inline origin; the text is SourceSpec.key.
+InlineKey = tuple[str, "date | None"]
+
+
+class InlineReader:
+    def __init__(self, columns: InlineColumns, catalogue: Catalogue) -> None:
+        self.columns = columns
+        self.catalogue = catalogue
+        self.specs: dict[str, SourceSpec] = {}
+        self._cache: dict[tuple[Any, ...], str] = {}
+        self._days: dict[Any, date | None] = {}
+        plain = {f: getattr(columns, f) for f in ("provider", "kind", "channel", "license", "name")}
+        self._plain = {f: c for f, c in plain.items() if c}
+
+    def read(self, data: Mapping[str, Any]) -> tuple[InlineKey | None, InlineKey | None]:
+        """(completion-side origin, prompt-side origin) of one row; None where the row says nothing.
+
+        Raises LayoutError when the row's provenance cannot be read.
+        """
+        columns = self.columns
+        if columns.key is not None:
+            block = data.get(columns.key)
+            if block is not None:
+                if not isinstance(block, Mapping):
+                    raise LayoutError(f"{columns.key} holds {type(block).__name__} where an object was expected")
+                prompt = block.get("prompt")
+                if prompt is not None and not isinstance(prompt, Mapping):
+                    raise LayoutError(f"{columns.key}.prompt holds {type(prompt).__name__} where an object was expected")
+                completion = self._from_block(block, columns.key)
+                return completion, (self._from_block(prompt, f"{columns.key}.prompt") if prompt else None)
+        model = None
+        for column in columns.model_columns:
+            value = data.get(column)
+            if value is not None:
+                if not isinstance(value, str):
+                    raise LayoutError(f"column {column!r} holds {type(value).__name__} where a model name was expected")
+                model = value.strip() or None
+                break
+        provider = self._text(data, columns.provider)
+        if model is None and provider is None:
+            return None, None
+        fields = {"model": model, "provider": provider}
+        for field, column in self._plain.items():
+            if field != "provider":
+                fields[field] = self._text(data, column)
+        when = data.get(columns.generated_at) if columns.generated_at else None
+        return self._key(fields, when, f"column {columns.generated_at!r}"), None
+
+    def _from_block(self, block: Mapping[str, Any], where: str) -> InlineKey | None:
+        unknown = [k for k in block if k not in _SPEC_FIELDS and k not in ("generated_at", "prompt")]
+        if unknown:
+            raise LayoutError(
+                f"{where} has the unknown key {unknown[0]!r}",
+                fix=f"use {', '.join(_SPEC_FIELDS)}, generated_at and prompt",
+            )
+        fields = {}
+        for field in _SPEC_FIELDS:
+            value = block.get(field)
+            if value is not None and not isinstance(value, str):
+                raise LayoutError(f"{where}.{field} holds {type(value).__name__} where text was expected")
+            fields[field] = value
+        if not any(fields.values()):
+            return None
+        return self._key(fields, block.get("generated_at"), f"{where}.generated_at")
+
+    def _key(self, fields: dict[str, Any], when: Any, where: str) -> InlineKey:
+        cache_key = tuple(fields.get(f) for f in _SPEC_FIELDS)
+        spec_key = self._cache.get(cache_key)
+        if spec_key is None:
+            spec_key = self._cache[cache_key] = self._spec(fields)
+        day = self._days.get(when, False) if _hashable(when) else False
+        if day is False:
+            try:
+                moment = parse_time(when)
+            except ValueError as exc:
+                raise LayoutError(f"{where}: {exc}") from None
+            day = moment.date() if moment is not None else None
+            if _hashable(when):
+                self._days[when] = day
+        return spec_key, day
+
+    def _spec(self, fields: dict[str, Any]) -> str:
+        kind = fields.get("kind")
+        model = fields.get("model")
+        if kind is None and model:
+            entry = self.catalogue.lookup(model)
+            if entry is not None and entry.license:
+                kind = "open-model"
+        try:
+            spec = SourceSpec.build(**{**fields, "kind": kind})
+        except UsageError as exc:
+            raise LayoutError(f"invalid inline provenance: {exc.what.removeprefix('invalid source: ')}") from None
+        self.specs[spec.key] = spec
+        return spec.key
+
+    @staticmethod
+    def _text(data: Mapping[str, Any], column: str | None) -> str | None:
+        if not column:
+            return None
+        value = data.get(column)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise LayoutError(f"column {column!r} holds {type(value).__name__} where text was expected")
+        return value.strip() or None
+
+
+def _hashable(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float))

@@ -1,0 +1,312 @@
+"""`lint()`: the whole run, from paths (or an in-memory dataset) to a Report.
+
+    import lineage
+    report = lineage.lint(["data/train.jsonl"])
+    report.exit_code, report.summary(), report.findings
+
+With `jobs` above 1, a large input is cut into pieces (JSONL files into byte ranges that start
+at line starts; other files whole) that worker processes lint; their reports are merged in input
+order, so the result is the same as with one process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from lineage.config import Config, find_config
+from lineage.exceptions import InputError, UsageError
+from lineage.linting.linter import Linter, file_size
+from lineage.linting.origins import OriginIndex
+from lineage.linting.settings import LintSettings, build_settings
+from lineage.policy.engine import Finding
+from lineage.policy.waivers import Waiver, load_waivers
+from lineage.readers import (
+    BadRecord,
+    Record,
+    detect_format,
+    expand_paths,
+    iter_jsonl_range,
+    iter_records,
+    jsonl_chunks,
+)
+from lineage.report.model import FileSummary, LintFinding, Report, SourceUse
+
+# Below this much input, worker processes cost more than they save.
+_PARALLEL_MIN_BYTES = 4 << 20
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A unit of work: a whole file, or one byte range of a JSONL file."""
+
+    path: str
+    format: str
+    start: int = 0
+    end: int = -1
+    first_line: int = 1
+
+    def records(self, settings: LintSettings) -> Iterator[Record | BadRecord]:
+        if self.end >= 0:
+            return iter_jsonl_range(self.path, self.start, self.end, self.first_line)
+        return iter_records(self.path, format=self.format, batch_size=settings.batch_size)
+
+
+@dataclass
+class LintJob:
+    """Everything a lint needs, in a form a worker process can be sent."""
+
+    settings: LintSettings
+    policy_paths: list[str] = field(default_factory=list)
+    waivers: list[Waiver] = field(default_factory=list)
+    waivers_path: str | None = None
+    store_url: str | None = None
+    today: date | None = None
+    max_findings: int | None = None
+    input_bytes: int | None = None
+    preload: bool | None = None
+
+    def linter(self) -> Linter:
+        from lineage.policy import load_pack
+
+        pack = load_pack(self.policy_paths)
+        index = None
+        if self.store_url is not None:
+            from lineage.store import Store
+
+            store = Store.open(self.store_url)
+            index = OriginIndex(store, input_bytes=self.input_bytes, preload=self.preload)
+        return Linter(
+            self.settings, pack, index=index, waivers=self.waivers, today=self.today, max_findings=self.max_findings
+        )
+
+
+def lint(
+    inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | Any,
+    *,
+    settings: LintSettings | None = None,
+    config: Config | None = None,
+    store: str | None = None,
+    use_store: bool = True,
+    policies: Sequence[str | os.PathLike[str]] = (),
+    waivers: str | os.PathLike[str] | None = None,
+    today: date | None = None,
+    max_findings: int | None = None,
+    jobs: int = 1,
+    progress: Callable[[int], None] | None = None,
+    **context: Any,
+) -> Report:
+    """Lint dataset files, folders or globs, or an in-memory `datasets.Dataset`/`DatasetDict`.
+
+    Settings come from `settings`, else from the project configuration (`config`, else the one
+    found from the current directory) with `context` keywords (`purpose="fine-tune"`,
+    `commercial=False`, `competes_with=["*"]`, ...) on top. The store is `store` (path or URL),
+    else the one the project uses if there is one; with `use_store=False`, only inline provenance
+    counts.
+    """
+    config = config if config is not None else find_config()
+    if settings is None:
+        settings = build_settings(config, context_flags=context)
+    elif context:
+        raise UsageError("pass use-context keywords or settings, not both")
+    if jobs < 1:
+        raise UsageError(f"jobs must be at least 1, not {jobs}")
+    configured = config.get("policies") or []
+    if isinstance(configured, str):
+        configured = [configured]
+    waivers_path = str(waivers) if waivers else (config.resolve_path(config.get("waivers")) if config.get("waivers") else None)
+    job = LintJob(
+        settings=settings,
+        policy_paths=[config.resolve_path(p) for p in configured] + [str(p) for p in policies],
+        waivers=load_waivers(waivers_path) if waivers_path else [],
+        waivers_path=waivers_path,
+        store_url=_store_url(store, config) if use_store else None,
+        today=today,
+        max_findings=max_findings,
+    )
+    dataset = _as_dataset(inputs)
+    if dataset is not None:
+        linter = job.linter()
+        _lint_dataset(linter, dataset, progress)
+        return _finish(job, linter.report, [linter.unused_waivers()])
+    paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
+    if not paths:
+        raise UsageError("no dataset files to lint", fix="name files, folders or glob patterns")
+    files = expand_paths(paths)
+    pieces = [Piece(str(p), settings.input_format or detect_format(p)) for p in files]
+    job.input_bytes = sum(file_size(p) for p in files)
+    if jobs > 1 and job.input_bytes >= _PARALLEL_MIN_BYTES:
+        if job.store_url is not None:
+            from lineage.store import Store
+
+            Store.open(job.store_url).close()  # a store that cannot be opened fails here, not in a worker
+        return _lint_parallel(job, pieces, jobs, progress)
+    linter = job.linter()
+    for piece in pieces:
+        linter.lint_records(piece.records(settings), piece.path, piece.format, progress=progress)
+    return _finish(job, linter.report, [linter.unused_waivers()])
+
+
+def _store_url(flag: str | None, config: Config) -> str | None:
+    """The store named by flag, variable or configuration, or found by walking up; None if none.
+
+    A store that is named must exist (an error says so); one that is only looked for may not.
+    """
+    from lineage.store.location import locate_store
+
+    return locate_store(flag, config=config)
+
+
+def _as_dataset(inputs: Any) -> Any:
+    module = type(inputs).__module__
+    if module.startswith("datasets"):
+        return inputs
+    return None
+
+
+def _lint_dataset(linter: Linter, dataset: Any, progress: Callable[[int], None] | None) -> None:
+    name = getattr(getattr(dataset, "info", None), "dataset_name", None) or "<dataset>"
+    splits = list(dataset.items()) if hasattr(dataset, "keys") and not hasattr(dataset, "features") else [(None, dataset)]
+    if not splits:
+        raise InputError("the dataset has no splits", where=name)
+    for split, ds in splits:
+        label = f"{name}[{split}]" if split is not None else name
+        linter.lint_records(_dataset_records(ds, label, split, linter.settings.batch_size), label, "dataset",
+                            progress=progress)
+
+
+def _dataset_records(ds: Any, label: str, split: str | None, batch_size: int) -> Iterator[Record]:
+    row = 0
+    for table in ds.with_format("arrow").iter(batch_size=batch_size):
+        for data in table.to_pylist():
+            yield Record(label, row, data, split)
+            row += 1
+
+
+# -- parallel ------------------------------------------------------------------------------------------
+
+_WORKER: Linter | None = None
+
+
+def _start_worker(job: LintJob) -> None:
+    global _WORKER
+    _WORKER = job.linter()
+
+
+def _run_piece(piece: Piece) -> tuple[Report, list[str]]:
+    linter = _WORKER
+    assert linter is not None
+    linter.report = Report(max_findings=linter.report.max_findings, use_context=linter.report.use_context)
+    for judge in linter._judges.values():
+        judge.uses.clear()
+        judge.outcomes.clear()
+    linter.lint_records(piece.records(linter.settings), piece.path, piece.format)
+    return linter.report, [f.message for f in linter.unused_waivers()]
+
+
+def _lint_parallel(
+    job: LintJob, pieces: list[Piece], jobs: int, progress: Callable[[int], None] | None
+) -> Report:
+    work: list[Piece] = []
+    for piece in pieces:
+        if piece.format == "jsonl" and not _is_gzip(piece.path):
+            work += [Piece(piece.path, "jsonl", s, e, n) for s, e, n in jsonl_chunks(piece.path, jobs * 4)]
+        else:
+            work.append(piece)
+    # fork where there is one: workers start without importing anything again.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    results: list[tuple[Report, list[str]]] = []
+    with context.Pool(jobs, initializer=_start_worker, initargs=(job,)) as pool:
+        for report, unused in pool.imap(_run_piece, work):
+            results.append((report, unused))
+            if progress is not None:
+                progress(report.examples)
+    merged = _merge([r for r, _ in results], job.max_findings)
+    unused_sets = [set(u) for _, u in results]
+    still = set.intersection(*unused_sets) if unused_sets else set()
+    linter_unused = [Finding("LIN007", "warning", message) for message in sorted(still)]
+    return _finish(job, merged, [linter_unused])
+
+
+def _is_gzip(path: str) -> bool:
+    with open(path, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
+def _merge(reports: list[Report], max_findings: int | None) -> Report:
+    merged = Report(max_findings=max_findings, use_context=reports[0].use_context if reports else {})
+    files: dict[str, FileSummary] = {}
+    uses: dict[bytes, SourceUse] = {}
+    for report in reports:
+        room = len(report.findings) if max_findings is None else max(0, max_findings - len(merged.findings))
+        merged.findings += report.findings[:room]
+        # Every finding was counted where it was found, kept or not.
+        merged.findings_by_code.update(report.findings_by_code)
+        merged.findings_by_severity.update(report.findings_by_severity)
+        for code, severity in report.code_severity.items():
+            if merged.code_severity.get(code) != "error":
+                merged.code_severity[code] = severity
+        merged.verdicts.update(report.verdicts)
+        merged.segments += report.segments
+        merged.segments_tracked += report.segments_tracked
+        merged.segments_untracked += report.segments_untracked
+        for summary in report.files:
+            into = files.get(summary.path)
+            if into is None:
+                files[summary.path] = into = FileSummary(summary.path, summary.format)
+                merged.files.append(into)
+                merged.formats[summary.path] = summary.format
+            into.examples += summary.examples
+            into.verdicts.update(summary.verdicts)
+        for use in report.sources:
+            key = orjson.dumps(
+                [use.evaluation.to_dict(), [f.to_dict() for f in use.findings]], option=orjson.OPT_SORT_KEYS
+            )
+            into_use = uses.get(key)
+            if into_use is None:
+                uses[key] = into_use = SourceUse(use.evaluation, findings=list(use.findings))
+                merged.sources.append(into_use)
+            into_use.segments += use.segments
+            into_use.examples += use.examples
+    return merged
+
+
+def _finish(job: LintJob, report: Report, unused: Iterable[list[Finding]]) -> Report:
+    """Run-level findings (waivers that lifted nothing) and the report's header fields."""
+    from lineage.store.location import describe
+
+    report.store = describe(job.store_url) if job.store_url else None
+    codes = job.settings.rules.codes
+    for findings in unused:
+        for finding in findings:
+            if codes.keeps(finding.code):
+                report.add(LintFinding(
+                    job.waivers_path or "waivers", _waiver_line(job, finding.message), finding.code,
+                    finding.severity, finding.message,
+                ))
+    return report
+
+
+def _waiver_line(job: LintJob, message: str) -> int | None:
+    """The line of the waiver a LIN007 message names, for editors and code scanning."""
+    if not job.waivers_path:
+        return None
+    try:
+        lines = Path(job.waivers_path).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    for waiver in job.waivers:
+        if f"waiver {waiver.id!r}" in message:
+            for n, text in enumerate(lines, 1):
+                stripped = text.strip().lstrip("- ").strip()
+                if stripped.startswith("id:") and stripped[3:].strip().strip("'\"") == waiver.id:
+                    return n
+    return None

@@ -1,0 +1,78 @@
+"""`--format text`: one line per finding, as ruff prints them, then a summary by code.
+
+    data/train.jsonl:12: ANT001 [error] Anthropic forbids ... (anthropic/claude-sonnet-4-5 (api))
+"""
+
+from __future__ import annotations
+
+from lineage.report.model import LintFinding, Report
+
+
+def location(finding: LintFinding) -> str:
+    """`path:line`, `path[split]:row N` for columnar rows, or the path alone."""
+    if finding.line is None:
+        return finding.path
+    return f"{finding.path}:{finding.line}"
+
+
+def finding_line(finding: LintFinding, columnar: bool = False) -> str:
+    where = location(finding)
+    if columnar and finding.line is not None:
+        split = f"[{finding.split}]" if finding.split else ""
+        where = f"{finding.path}{split}:row {finding.line}"
+    source = f" ({finding.source.label()})" if finding.source else ""
+    return f"{where}: {finding.code} [{finding.severity}] {finding.message}{source}"
+
+
+def statistics(report: Report) -> list[str]:
+    """Counts by code, most frequent first, as `ruff --statistics` prints them."""
+    return [
+        f"{count:>8}  {code}  {report.code_severity.get(code, '')}".rstrip()
+        for code, count in sorted(report.findings_by_code.items(), key=lambda item: (-item[1], item[0]))
+    ]
+
+
+def summary_lines(report: Report) -> list[str]:
+    summary = report.summary()
+    lines = [
+        f"{summary['examples']} examples in {summary['files']} file(s): {summary['blocked']} blocked, "
+        f"{summary['allowed']} allowed, {summary['allowed_with_obligations']} allowed with obligations, "
+        f"{summary['untracked']} untracked" + (f", {summary['malformed']} malformed" if summary["malformed"] else ""),
+    ]
+    for use in report.sources:
+        lines.append(f"  {use.evaluation.source.label()}: {use.examples} examples, {use.verdict}")
+    obligations = report.obligations()
+    if obligations:
+        lines.append("obligations:")
+        for item in obligations:
+            text = f' "{item["text"]}"' if item["text"] else ""
+            lines.append(f"  {item['code']} {item['type']}{text}: {item['message']} ({item['examples']} examples)")
+    for applied in report.waivers_applied():
+        lines.append(
+            f"waiver {applied['id']} lifts {applied['code']} for {applied['examples']} examples "
+            f"(approved by {applied['approved_by']}, {applied['reference']})"
+        )
+    return lines
+
+
+def render(report: Report, *, show_statistics: bool = False, **_options: object) -> str:
+    out: list[str] = []
+    if show_statistics:
+        out += statistics(report)
+        out.append("")
+        out += summary_lines(report)
+        return "\n".join(out) + "\n"
+    for finding in report.findings:
+        out.append(finding_line(finding, report.formats.get(finding.path) not in (None, "jsonl", "json", "csv")))
+    if report.truncated:
+        out.append(f"... {report.findings_total - len(report.findings)} more findings not shown (--max-findings)")
+    if report.findings:
+        out.append("")
+    if report.findings_by_code:
+        errors, warnings = report.errors, report.findings_by_severity.get("warning", 0)
+        out.append(f"Found {report.findings_total} findings ({errors} errors, {warnings} warnings):")
+        out += statistics(report)
+    else:
+        out.append("No findings.")
+    out += summary_lines(report)
+    return "\n".join(out) + "\n"

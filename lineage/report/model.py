@@ -1,0 +1,215 @@
+"""The lint report: one object that every output format reads.
+
+`Report.to_dict()` is the public JSON interface (`lineage lint --format json`), versioned by
+`REPORT_VERSION`: fields are only ever added within a version.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from lineage.policy.engine import Citation, Evaluation, Finding
+from lineage.sources import SourceSpec
+
+REPORT_VERSION = "1.0"
+VERDICTS = ("blocked", "allowed", "allowed-with-obligations", "untracked", "malformed")
+
+
+@dataclass(frozen=True, slots=True)
+class LintFinding:
+    """One rule outcome for one example (or, with no line, for the run as a whole)."""
+
+    path: str
+    # 1-based line (or element index) for jsonl/json/csv; 0-based row index for columnar files.
+    line: int | None
+    code: str
+    severity: str  # error | warning
+    message: str
+    role: str | None = None
+    field: str | None = None
+    source: SourceSpec | None = None
+    citation: Citation | None = None
+    # sha256 over the example's segment fingerprints: stable across reformatting and re-ordering.
+    example_fingerprint: str | None = None
+    split: str | None = None
+    # How many segments of the example this finding covers (same source, same rule).
+    segments: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "split": self.split,
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "role": self.role,
+            "field": self.field,
+            "segments": self.segments,
+            "source": self.source.model_dump() if self.source else None,
+            "source_label": self.source.label() if self.source else None,
+            "citation": self.citation.to_dict() if self.citation else None,
+            "example_fingerprint": self.example_fingerprint,
+        }
+
+
+@dataclass(eq=False)
+class SourceUse:
+    """One source as the dataset uses it: its evaluation and how much of the data it produced.
+
+    A source appears once per distinct evaluation (use context and terms versions in force), so
+    an evaluation set on `evals/**` and the same source in `train/` are two entries. `findings`
+    are the evaluation's errors and warnings that the run's rule selection keeps.
+    """
+
+    evaluation: Evaluation
+    findings: list[Finding] = field(default_factory=list)
+    segments: int = 0
+    examples: int = 0
+
+    @property
+    def verdict(self) -> str:
+        if any(f.severity == "error" for f in self.findings):
+            return "blocked"
+        return "allowed-with-obligations" if self.evaluation.obligations else "allowed"
+
+    def to_dict(self) -> dict[str, Any]:
+        evaluation = self.evaluation
+        return {
+            "source": evaluation.source.model_dump(),
+            "label": evaluation.source.label(),
+            "verdict": self.verdict,
+            "segments": self.segments,
+            "examples": self.examples,
+            "license": evaluation.license,
+            "terms": [{"document": d, "version": v} for d, v in evaluation.terms],
+            "findings": [f.to_dict() for f in self.findings],
+            "notes": [f.to_dict() for f in evaluation.findings if f.severity == "info"],
+            "obligations": [o.to_dict() for o in evaluation.obligations],
+            "waivers_applied": [w.to_dict() for w in evaluation.waivers_applied],
+        }
+
+
+@dataclass
+class FileSummary:
+    path: str
+    format: str
+    examples: int = 0
+    verdicts: Counter[str] = field(default_factory=Counter)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "format": self.format, "examples": self.examples,
+                **{v.replace("-", "_"): self.verdicts.get(v, 0) for v in VERDICTS}}
+
+
+@dataclass
+class Report:
+    """Everything a lint run found, in the order the files were read."""
+
+    findings: list[LintFinding] = field(default_factory=list)
+    # Every finding is counted, also those beyond max_findings that are not kept.
+    findings_by_code: Counter[str] = field(default_factory=Counter)
+    findings_by_severity: Counter[str] = field(default_factory=Counter)
+    # The most severe level each code was reported at.
+    code_severity: dict[str, str] = field(default_factory=dict)
+    verdicts: Counter[str] = field(default_factory=Counter)
+    segments: int = 0
+    segments_tracked: int = 0
+    segments_untracked: int = 0
+    files: list[FileSummary] = field(default_factory=list)
+    sources: list[SourceUse] = field(default_factory=list)
+    max_findings: int | None = None
+    store: str | None = None
+    use_context: dict[str, Any] = field(default_factory=dict)
+    # Formats per path, for output formats that place findings on lines.
+    formats: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def examples(self) -> int:
+        return sum(self.verdicts.values())
+
+    @property
+    def errors(self) -> int:
+        return self.findings_by_severity.get("error", 0)
+
+    @property
+    def exit_code(self) -> int:
+        """As ruff: 1 when an error finding remains, else 0."""
+        return 1 if self.errors else 0
+
+    @property
+    def findings_total(self) -> int:
+        return sum(self.findings_by_code.values())
+
+    @property
+    def truncated(self) -> bool:
+        return self.findings_total > len(self.findings)
+
+    def add(self, finding: LintFinding) -> None:
+        self.findings_by_code[finding.code] += 1
+        self.findings_by_severity[finding.severity] += 1
+        if self.code_severity.get(finding.code) != "error":
+            self.code_severity[finding.code] = finding.severity
+        if self.max_findings is None or len(self.findings) < self.max_findings:
+            self.findings.append(finding)
+
+    def obligations(self) -> list[dict[str, Any]]:
+        """Each distinct obligation once, with the sources and example counts it comes from."""
+        merged: dict[tuple[str, str, str | None], dict[str, Any]] = {}
+        for use in self.sources:
+            for obligation in use.evaluation.obligations:
+                key = (obligation.code, obligation.type, obligation.text)
+                entry = merged.setdefault(key, {**obligation.to_dict(), "sources": [], "examples": 0})
+                label = use.evaluation.source.label()
+                if label not in entry["sources"]:
+                    entry["sources"].append(label)
+                entry["examples"] += use.examples
+        return list(merged.values())
+
+    def waivers_applied(self) -> list[dict[str, Any]]:
+        merged: dict[tuple[str, str], dict[str, Any]] = {}
+        for use in self.sources:
+            for applied in use.evaluation.waivers_applied:
+                key = (applied.waiver.id, applied.code)
+                entry = merged.setdefault(key, {**applied.to_dict(), "sources": [], "examples": 0})
+                entry["sources"].append(use.evaluation.source.label())
+                entry["examples"] += use.examples
+        return list(merged.values())
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "examples": self.examples,
+            "blocked": self.verdicts.get("blocked", 0),
+            "allowed": self.verdicts.get("allowed", 0),
+            "allowed_with_obligations": self.verdicts.get("allowed-with-obligations", 0),
+            "untracked": self.verdicts.get("untracked", 0),
+            "malformed": self.verdicts.get("malformed", 0),
+            "segments": self.segments,
+            "segments_tracked": self.segments_tracked,
+            "segments_untracked": self.segments_untracked,
+            "findings": self.findings_total,
+            "findings_shown": len(self.findings),
+            "errors": self.errors,
+            "warnings": self.findings_by_severity.get("warning", 0),
+            "findings_by_code": dict(sorted(self.findings_by_code.items())),
+            "files": len(self.files),
+            "exit_code": self.exit_code,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        from lineage import __version__
+
+        return {
+            "report_version": REPORT_VERSION,
+            "tool": {"name": "tos-lineage", "version": __version__},
+            "store": self.store,
+            "use_context": self.use_context,
+            "summary": self.summary(),
+            "files": [f.to_dict() for f in self.files],
+            "sources": [s.to_dict() for s in self.sources],
+            "obligations": self.obligations(),
+            "waivers_applied": self.waivers_applied(),
+            "findings": [f.to_dict() for f in self.findings],
+        }
