@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Quickstart: record where every row of train.jsonl came from, then ask the store.
+# Quickstart: record where every row of train.jsonl came from, ask the store, then lint the dataset.
 #
 # train.jsonl mixes answers from Claude (Anthropic's Message Batches API), GPT-4o (OpenAI's Batch
 # API), a self-hosted Llama 3.1, rows of the Dolly dataset (CC-BY-SA-3.0), answers written by the
@@ -28,3 +28,12 @@ lineage sources
 echo
 lineage show "The capital of Australia is Canberra."
 lineage show "Tope"
+
+# The main job: may this commercial fine-tune use every row? Anthropic's terms forbid training on
+# Claude outputs, so those rows are blocked (exit code 1); the Dolly rows bring attribution and
+# share-alike duties; the two rows nobody recorded are flagged as untracked.
+echo
+status=0
+lineage lint train.jsonl || status=$?
+echo
+echo "lineage lint exited with $status (0: clean, 1: the dataset breaches a rule)."

@@ -7,8 +7,8 @@
             print(finding.path, finding.line, finding.code, finding.message)
 """
 
-from lineage.linting.linter import LINT_CODES, Linter
+from lineage.linting.linter import Linter
 from lineage.linting.run import lint
 from lineage.linting.settings import LintSettings, build_settings
 
-__all__ = ["LINT_CODES", "LintSettings", "Linter", "build_settings", "lint"]
+__all__ = ["LintSettings", "Linter", "build_settings", "lint"]

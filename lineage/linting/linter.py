@@ -28,14 +28,9 @@ from lineage.report.model import FileSummary, LintFinding, Report, SourceUse
 from lineage.segments import COMPLETION_ROLES, extract_segments
 from lineage.sources import SourceSpec
 
-# Lint's own codes, documented with the engine's in docs/rules.md.
+# Lint's own codes; their text is in ENGINE_CODES, with the engine's.
 UNTRACKED = "LIN009"
 MALFORMED = "LIN010"
-LINT_CODES: dict[str, tuple[str, str]] = {
-    UNTRACKED: ("warning", "A segment with no recorded origin (severity set by `untracked`: ignore, warn, error)."),
-    MALFORMED: ("warning", "A record that cannot be read: invalid JSON or UTF-8, not an object, an unknown "
-                "layout, or unreadable inline provenance (an error with --strict)."),
-}
 _SEVERITY = {"warn": "warning", "error": "error"}
 
 

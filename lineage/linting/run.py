@@ -37,7 +37,7 @@ from lineage.readers import (
     iter_records,
     jsonl_chunks,
 )
-from lineage.report.model import FileSummary, LintFinding, Report, SourceUse
+from lineage.report.model import FileSummary, LintFinding, Report, RuleInfo, SourceUse
 
 # Below this much input, worker processes cost more than they save.
 _PARALLEL_MIN_BYTES = 4 << 20
@@ -73,10 +73,13 @@ class LintJob:
     input_bytes: int | None = None
     preload: bool | None = None
 
-    def linter(self) -> Linter:
+    def pack(self) -> Any:
         from lineage.policy import load_pack
 
-        pack = load_pack(self.policy_paths)
+        return load_pack(self.policy_paths)
+
+    def linter(self) -> Linter:
+        pack = self.pack()
         index = None
         if self.store_url is not None:
             from lineage.store import Store
@@ -135,7 +138,7 @@ def lint(
     if dataset is not None:
         linter = job.linter()
         _lint_dataset(linter, dataset, progress)
-        return _finish(job, linter.report, [linter.unused_waivers()])
+        return _finish(job, linter.report, [linter.unused_waivers()], linter.pack)
     paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     if not paths:
         raise UsageError("no dataset files to lint", fix="name files, folders or glob patterns")
@@ -151,7 +154,7 @@ def lint(
     linter = job.linter()
     for piece in pieces:
         linter.lint_records(piece.records(settings), piece.path, piece.format, progress=progress)
-    return _finish(job, linter.report, [linter.unused_waivers()])
+    return _finish(job, linter.report, [linter.unused_waivers()], linter.pack)
 
 
 def _store_url(flag: str | None, config: Config) -> str | None:
@@ -233,7 +236,7 @@ def _lint_parallel(
     unused_sets = [set(u) for _, u in results]
     still = set.intersection(*unused_sets) if unused_sets else set()
     linter_unused = [Finding("LIN007", "warning", message) for message in sorted(still)]
-    return _finish(job, merged, [linter_unused])
+    return _finish(job, merged, [linter_unused], job.pack())
 
 
 def _is_gzip(path: str) -> bool:
@@ -279,7 +282,7 @@ def _merge(reports: list[Report], max_findings: int | None) -> Report:
     return merged
 
 
-def _finish(job: LintJob, report: Report, unused: Iterable[list[Finding]]) -> Report:
+def _finish(job: LintJob, report: Report, unused: Iterable[list[Finding]], pack: Any) -> Report:
     """Run-level findings (waivers that lifted nothing) and the report's header fields."""
     from lineage.store.location import describe
 
@@ -292,7 +295,35 @@ def _finish(job: LintJob, report: Report, unused: Iterable[list[Finding]]) -> Re
                     job.waivers_path or "waivers", _waiver_line(job, finding.message), finding.code,
                     finding.severity, finding.message,
                 ))
+    report.rules = rule_info(pack, report.findings_by_code)
     return report
+
+
+RULES_URL = "https://github.com/tos-lineage/tos-lineage/blob/main/docs/rules.md"
+
+
+def rule_info(pack: Any, codes: Iterable[str]) -> dict[str, RuleInfo]:
+    """What each code means: the pack's rule (latest version), or an engine or licence-term code."""
+    from lineage.policy.engine import ENGINE_CODES, LICENSE_TERM_CODES, LICENSE_TERM_TEXT
+
+    info: dict[str, RuleInfo] = {}
+    term_codes = set(LICENSE_TERM_CODES.values())
+    for code in codes:
+        found = pack.rules(code)
+        if found:
+            document, version, rule = found[-1]
+            url = next(v.url for v in document.versions if v.version == version)
+            info[code] = RuleInfo(
+                code, f"{document.title} {version}, {rule.section}", rule.message, rule.effective_severity, url,
+                rule.quote,
+            )
+        elif code in ENGINE_CODES:
+            severity, text = ENGINE_CODES[code]
+            info[code] = RuleInfo(code, text, text, severity, f"{RULES_URL}#engine")
+        elif code in term_codes:
+            text = LICENSE_TERM_TEXT[code]
+            info[code] = RuleInfo(code, text, text, "warning", f"{RULES_URL}#licence-terms")
+    return info
 
 
 def _waiver_line(job: LintJob, message: str) -> int | None:

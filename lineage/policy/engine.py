@@ -33,6 +33,10 @@ ENGINE_CODES: dict[str, tuple[str, str]] = {
     "LIN006": ("warning", "A waiver that has expired: it no longer lifts its rule."),
     "LIN007": ("warning", "A waiver that lifted nothing."),
     "LIN008": ("warning", "An API provider whose terms the policy pack does not cover."),
+    # Given by `lineage lint` rather than by evaluating a source.
+    "LIN009": ("warning", "A segment with no recorded origin (severity set by `untracked`: ignore, warn, error)."),
+    "LIN010": ("warning", "A record that cannot be read: invalid JSON or UTF-8, not an object, an unknown layout, "
+               "or unreadable inline provenance (an error with --strict)."),
 }
 # Licence terms -> (code, what the engine makes of them); see docs/policies.md.
 LICENSE_TERM_CODES = {

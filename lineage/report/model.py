@@ -55,6 +55,24 @@ class LintFinding:
         }
 
 
+@dataclass(frozen=True)
+class RuleInfo:
+    """What a rule code means, for formats that describe their rules (SARIF)."""
+
+    code: str
+    # One line: the document and section the rule rests on, or what an engine code means.
+    title: str
+    # The rule's message, which names the fix.
+    description: str
+    severity: str
+    help_uri: str
+    quote: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "title": self.title, "description": self.description,
+                "severity": self.severity, "help_uri": self.help_uri, "quote": self.quote}
+
+
 @dataclass(eq=False)
 class SourceUse:
     """One source as the dataset uses it: its evaluation and how much of the data it produced.
@@ -125,6 +143,8 @@ class Report:
     use_context: dict[str, Any] = field(default_factory=dict)
     # Formats per path, for output formats that place findings on lines.
     formats: dict[str, str] = field(default_factory=dict)
+    # What each code found means, for every code in findings_by_code.
+    rules: dict[str, RuleInfo] = field(default_factory=dict)
 
     @property
     def examples(self) -> int:
@@ -211,5 +231,6 @@ class Report:
             "sources": [s.to_dict() for s in self.sources],
             "obligations": self.obligations(),
             "waivers_applied": self.waivers_applied(),
+            "rules": {code: info.to_dict() for code, info in sorted(self.rules.items())},
             "findings": [f.to_dict() for f in self.findings],
         }
