@@ -48,7 +48,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -94,8 +94,8 @@ _CONVERSATION_KEYS = frozenset(
 )
 
 
-@dataclass(slots=True)
-class Record:
+class Record(NamedTuple):
+    # A named tuple: one is made per example, and nothing changes one once it is read.
     path: str  # the file as the user named it
     line: int  # see the module docstring
     data: dict[str, Any]

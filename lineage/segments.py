@@ -14,9 +14,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from lineage.exceptions import LayoutError, UsageError
 from lineage.fingerprints import fingerprint
@@ -30,8 +29,9 @@ PROMPT_ROLES = frozenset({"system", "user", "tool", "prompt", "instruction", "in
 ROLES = COMPLETION_ROLES | PROMPT_ROLES
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
+class Segment(NamedTuple):
+    # A named tuple rather than a dataclass: millions are made per lint or import, and a tuple
+    # is the cheapest immutable object Python builds.
     role: str
     text: str
     # Where the text sits in the record, e.g. "messages[2].content" or "output".
@@ -76,6 +76,7 @@ _SPEAKER_ROLES = {
 # Reasoning trace fields, on a message or at the top of a record. Only string values count: some
 # APIs and datasets use the same names for objects or on/off flags.
 _REASONING_KEYS = ("reasoning_content", "reasoning", "thinking")
+_REASONING_SET = frozenset(_REASONING_KEYS)
 
 # Content parts that carry the message's own text. Parts not listed here and not handled in _parts
 # (images, audio, files, redacted thinking) hold nothing we can fingerprint as text.
@@ -118,6 +119,10 @@ def extract_segments(
     with neither, the layout is detected. Raises LayoutError (with where=None: the caller knows the
     file and line) when the record cannot be read.
     """
+    if mapping is None and layout is None and type(record) is dict:
+        fast = _plain_chat(record)
+        if fast is not None:
+            return split_think(fast)
     if not isinstance(record, Mapping):
         raise LayoutError(f"a record must be an object, got {_kind(record)}", fix=_LAYOUT_FIX)
     out: list[Segment] = []
@@ -131,6 +136,36 @@ def extract_segments(
         reader(record, out)
         _insert_top_level_reasoning(record, out)
     return split_think(out)
+
+
+_CHAT_FIELDS = tuple(f"messages[{i}].content" for i in range(256))
+
+
+def _plain_chat(record: dict[str, Any]) -> list[Segment] | None:
+    """The segments of the commonest record of all, OpenAI chat with only role and content per
+    message and no reasoning fields; None for anything else, which takes the general path.
+
+    Gives exactly what the general path gives, at a fraction of the cost: lint and import meet
+    millions of these.
+    """
+    messages = record.get("messages")
+    if type(messages) is not list or len(messages) > len(_CHAT_FIELDS) or not _REASONING_SET.isdisjoint(record):
+        return None
+    out: list[Segment] = []
+    roles = _SPEAKER_ROLES
+    for i, message in enumerate(messages):
+        if type(message) is not dict or len(message) != 2:
+            return None
+        content = message.get("content")
+        speaker = message.get("role")
+        if type(content) is not str or type(speaker) is not str:
+            return None
+        role = roles.get(speaker)
+        if role is None:
+            return None
+        if content and not content.isspace():
+            out.append(Segment(role, content, _CHAT_FIELDS[i]))
+    return out
 
 
 def check_mapping(mapping: Mapping[str, str]) -> None:
@@ -305,7 +340,18 @@ def _read_chat(messages: Any, field: str, out: list[Segment]) -> None:
             f"{field} holds {_kind(messages)} where a list of messages was expected", fix=_MAP_FIX
         )
     for i, message in enumerate(messages):
-        _read_message(message, f"{field}[{i}]", out, "assistant")
+        _read_message(message, _item(field, i), out, "assistant")
+
+
+@lru_cache(maxsize=4096)
+def _item(field: str, i: int) -> str:
+    """`field[i]`, built once: every chat record names the same few message positions."""
+    return f"{field}[{i}]"
+
+
+@lru_cache(maxsize=4096)
+def _content(field: str) -> str:
+    return field + ".content"
 
 
 def _read_message(message: Any, field: str, out: list[Segment], assistant_role: str) -> None:
@@ -319,7 +365,7 @@ def _read_message(message: Any, field: str, out: list[Segment], assistant_role: 
             role = _SPEAKER_ROLES.get(speaker)
             if role is not None:
                 if content and not content.isspace():
-                    out.append(Segment(assistant_role if role == "assistant" else role, content, field + ".content"))
+                    out.append(Segment(assistant_role if role == "assistant" else role, content, _content(field)))
                 return
     role = _speaker(message, field)
     if role == "assistant":
@@ -500,6 +546,8 @@ def _resolve(record: Mapping[str, Any], steps: tuple[tuple[str, int | None], ...
 def _insert_top_level_reasoning(record: Mapping[str, Any], out: list[Segment]) -> None:
     # Placed before the first completion-side segment: the trace precedes the answer it led to,
     # which is also where a <think> split or a message's reasoning_content puts it.
+    if _REASONING_SET.isdisjoint(record):
+        return
     found: list[Segment] = []
     for key in _REASONING_KEYS:
         value = record.get(key)
@@ -518,13 +566,15 @@ def split_think(segments: list[Segment]) -> list[Segment]:
     """
     result: list[Segment] | None = None
     for i, segment in enumerate(segments):
-        if segment.role not in _THINK_ROLES or not _starts_with_think(segment.text):
+        text = segment.text
+        # Most texts start with neither "<" nor a space: one character settles it.
+        first = text[:1]
+        if (first != "<" and not first.isspace()) or segment.role not in _THINK_ROLES or not _starts_with_think(text):
             if result is not None:
                 result.append(segment)
             continue
         if result is None:
             result = segments[:i]
-        text = segment.text
         start = text.index(_THINK_OPEN) + len(_THINK_OPEN)
         end = text.find(_THINK_CLOSE, start)
         if end < 0:

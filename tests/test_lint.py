@@ -199,8 +199,10 @@ def test_reformatted_rows_give_the_same_counts(project: Path, variant: str) -> N
 
 def test_directories_and_globs(project: Path) -> None:
     code, out, _ = lint(project, "data", "--format", "json")
+    assert code == 1
     assert json.loads(out)["summary"]["examples"] == len(MIXED) + 1
     code, out, _ = lint(project, "data/*.jsonl", "--format", "json")
+    assert code == 1
     assert json.loads(out)["summary"]["files"] == 1
 
 
@@ -231,6 +233,7 @@ def test_flags_override_the_config(project: Path) -> None:
     assert summary["allowed_with_obligations"] == 0 and summary["allowed"] == 7
     # Distributed under a name that breaks the Llama 3.1 naming duty: those rows are blocked.
     code, out, _ = lint(project, "data/train.jsonl", "--format", "json", "--model-name", "acme-8b")
+    assert code == 1
     summary = json.loads(out)["summary"]
     assert summary["blocked"] == 6 and summary["findings_by_code"]["META122"] == 2
 
@@ -289,6 +292,7 @@ def test_inline_provenance_wins_over_the_store(project: Path) -> None:
     ]
     path = write_jsonl(project / "inline" / "rows.jsonl", rows)
     code, out, _ = lint(project, str(path.relative_to(project)), "--format", "json")
+    assert code == 1
     report = json.loads(out)
     assert report["summary"]["blocked"] == 1
     assert report["summary"]["malformed"] == 1
@@ -321,7 +325,7 @@ def test_no_store_means_untracked(project: Path, tmp_path: Path) -> None:
 )
 def test_bad_usage_is_one_line_and_exit_2(project: Path, args: list[str], message: str) -> None:
     code, out, err = lint(project, *args)
-    assert code == 2
+    assert code == 2 and out == ""
     assert message in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
@@ -380,3 +384,19 @@ def test_jobs_give_the_same_report(project: Path, tmp_path: Path) -> None:
     assert sorted(json.dumps(s, sort_keys=True) for s in one["sources"]) == sorted(
         json.dumps(s, sort_keys=True) for s in two["sources"]
     )
+
+
+def test_an_empty_configured_folder_is_not_an_error(tmp_path: Path) -> None:
+    (tmp_path / "lineage.toml").write_text('paths = ["data/"]\n')
+    (tmp_path / "data").mkdir()
+    result = run_cli("lint", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "No dataset files in the configured paths." in result.stdout
+    # A folder named on the command line must hold data, as before.
+    assert run_cli("lint", "data", cwd=tmp_path).returncode == 2
+
+
+def test_text_report_says_when_no_store_was_read(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "rows.jsonl", CLAUDE)
+    result = run_cli("lint", "rows.jsonl", cwd=tmp_path)
+    assert "no lineage store was read" in result.stdout

@@ -101,6 +101,9 @@ def lint(
         input_format=input_format,
     )
     targets: list[Any] = list(paths) or _configured_paths(config)
+    if not targets:
+        click.echo("No dataset files in the configured paths.")
+        return
     with progress_bar("linting", unit=" examples") as advance:
         report = run_lint(
             targets, settings=settings, config=config, store=store, policies=list(policy_paths),
@@ -129,5 +132,17 @@ def _configured_paths(config: Any) -> list[str]:
         configured = [configured]
     if not isinstance(configured, list) or not all(isinstance(p, str) for p in configured):
         raise UsageError("`paths` must be a list of paths or glob patterns", where=str(config.path))
-    # Relative to the current folder where they can be, so reports name files as the user does.
-    return [os.path.relpath(config.resolve_path(p)) for p in configured]
+    from lineage.exceptions import InputError
+    from lineage.readers import expand_paths
+
+    found: list[str] = []
+    for pattern in configured:
+        # Relative to the current folder where they can be, so reports name files as the user does.
+        target = os.path.relpath(config.resolve_path(pattern))
+        if os.path.isdir(target):
+            try:
+                expand_paths([target])
+            except InputError:
+                continue  # a configured folder with no dataset in it (yet, or any more) is not an error
+        found.append(target)
+    return found

@@ -9,9 +9,10 @@ terms version, never per example.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,14 @@ from lineage.policy.loader import Pack
 from lineage.policy.waivers import Waiver
 from lineage.readers import BadRecord, Record
 from lineage.report.model import FileSummary, LintFinding, Report, SourceUse
-from lineage.segments import COMPLETION_ROLES, extract_segments
+from lineage.segments import COMPLETION_ROLES, Segment, extract_segments
 from lineage.sources import SourceSpec
 
 # Lint's own codes; their text is in ENGINE_CODES, with the engine's.
 UNTRACKED = "LIN009"
 MALFORMED = "LIN010"
 _SEVERITY = {"warn": "warning", "error": "error"}
+_NO_INLINE = (None, None)
 
 
 @dataclass
@@ -42,6 +44,8 @@ class Outcome:
     findings: tuple[Finding, ...]
     blocked: bool
     obligations: bool
+    # Segments counted since they were last added to `use` (once per batch).
+    segments: int = 0
 
 
 @dataclass
@@ -76,6 +80,7 @@ class Linter:
         self._judges: dict[Rules, _Judge] = {}
         base = self._judge(settings.rules)
         self.inline = InlineReader(settings.inline, base.evaluator.catalogue) if settings.inline.enabled else None
+        self._system_fps: dict[str, bytes] = {}
 
     # -- judges ------------------------------------------------------------------------------
 
@@ -126,20 +131,28 @@ class Linter:
         self.report.files.append(summary)
         self.report.formats[path] = fmt
         judge = self._judge(rules or self.settings.rules_for(path))
-        for batch in _batches(records, self.settings.batch_size):
-            self._lint_batch(batch, judge, summary, line_offset)
+        iterator = iter(records)
+        size = self.settings.batch_size
+        while batch := list(islice(iterator, size)):
+            self._judge_examples(self._prepare(batch), judge, summary, line_offset)
             if progress is not None:
                 progress(len(batch))
         return summary
 
-    def _lint_batch(self, batch: list[Record | BadRecord], judge: _Judge, summary: FileSummary, offset: int) -> None:
+    def _prepare(self, batch: list[Record | BadRecord]) -> tuple[list[tuple[Any, ...]], Mapping[bytes, Any]]:
+        """Segments, fingerprints and inline origins of a batch, and the store's origins for it."""
         settings = self.settings
         layout, mapping = settings.layout, settings.mapping
         inline = self.inline
-        prepared: list[tuple[Any, ...]] = []
+        index = self.index
+        # With the store in memory there is nothing to collect; otherwise the batch's distinct
+        # fingerprints go to the store in one probe.
+        everything = index.everything if index is not None else None
+        collect = index is not None and everything is None
         wanted: set[bytes] = set()
-        add_wanted = wanted.add
+        system_fps = self._system_fps
         completion_roles = COMPLETION_ROLES
+        prepared: list[tuple[Any, ...]] = []
         for record in batch:
             if type(record) is BadRecord:
                 prepared.append((record, None, record.error))
@@ -147,28 +160,40 @@ class Linter:
             data = record.data
             try:
                 segments = extract_segments(data, layout=layout, mapping=mapping)
-                completion, prompt = inline.read(data) if inline is not None else (None, None)
+                completion, prompt = inline.read(data) if inline is not None else _NO_INLINE
             except LayoutError as exc:
                 prepared.append((record, None, exc.what + (f" ({exc.fix})" if exc.fix else "")))
                 continue
-            fps = [fingerprint(s.text) for s in segments]
-            if self.index is not None:
-                for segment, fp in zip(segments, fps, strict=True):
-                    own = completion if segment.role in completion_roles else prompt
-                    if own is None:
-                        add_wanted(fp)
+            fps = []
+            for segment in segments:
+                if segment[0] == "system":
+                    # A dataset repeats a handful of system prompts in every example.
+                    fp = system_fps.get(segment[1])
+                    if fp is None:
+                        if len(system_fps) > 1000:
+                            system_fps.clear()
+                        fp = system_fps[segment[1]] = fingerprint(segment[1])
+                else:
+                    fp = fingerprint(segment[1])
+                fps.append(fp)
+            if collect:
+                for segment, fp in zip(segments, fps):  # noqa: B905 - same length by construction
+                    if (completion if segment[0] in completion_roles else prompt) is None:
+                        wanted.add(fp)
             prepared.append((record, segments, fps, completion, prompt))
-        found = self.index.find(wanted) if wanted else {}
-        self._judge_examples(prepared, found, judge, summary, offset)
+        if everything is not None:
+            return prepared, everything
+        return prepared, index.find(wanted) if wanted else {}  # type: ignore[union-attr]
 
     def _judge_examples(
         self,
-        prepared: list[tuple[Any, ...]],
-        found: dict[bytes, tuple[Any, ...]],
+        batch: tuple[list[tuple[Any, ...]], Mapping[bytes, Any]],
         judge: _Judge,
         summary: FileSummary,
         offset: int,
     ) -> None:
+        prepared, found = batch
+        get = found.get
         report = self.report
         path = summary.path
         rules = judge.rules
@@ -182,9 +207,8 @@ class Linter:
         segments_total = tracked = untracked_total = 0
         for item in prepared:
             record = item[0]
-            line = record.line + offset
             if item[1] is None:
-                self._malformed(record, line, item[2], summary, rules)
+                self._malformed(record, record.line + offset, item[2], summary, rules)
                 continue
             _, segments, fps, completion, prompt = item
             segments_total += len(segments)
@@ -192,25 +216,37 @@ class Linter:
             untracked = 0
             first_untracked = None
             hits: dict[tuple[str, str], list[Any]] | None = None
-            used: set[SourceUse] = set()
-            for segment, fp in zip(segments, fps, strict=True):
-                is_completion = segment.role in completion_roles
-                own = completion if is_completion else prompt
-                keys = (own,) if own is not None else found.get(fp)
-                if keys is None:
-                    if is_completion or all_segments:
+            first_use: SourceUse | None = None
+            more_uses: set[SourceUse] | None = None
+            for segment, fp in zip(segments, fps):  # noqa: B905 - same length by construction
+                if segment[0] in completion_roles:
+                    keys = get(fp) if completion is None else (completion,)
+                    if keys is None:
                         untracked += 1
                         if first_untracked is None:
                             first_untracked = segment
-                    continue
+                        continue
+                else:
+                    keys = get(fp) if prompt is None else (prompt,)
+                    if keys is None:
+                        if all_segments:
+                            untracked += 1
+                            if first_untracked is None:
+                                first_untracked = segment
+                        continue
                 tracked += 1
                 for key in keys:
                     outcome = outcomes.get(key)
                     if outcome is None:
                         outcome = outcome_for(judge, key)
+                    outcome.segments += 1
                     use = outcome.use
-                    use.segments += 1
-                    used.add(use)
+                    if first_use is None:
+                        first_use = use
+                    elif use is not first_use:
+                        if more_uses is None:
+                            more_uses = set()
+                        more_uses.add(use)
                     if outcome.blocked:
                         blocked = True
                     if outcome.obligations:
@@ -225,27 +261,17 @@ class Linter:
                                 hits[(label, finding.code)] = [finding, segment, use.evaluation.source, 1]
                             else:
                                 hit[3] += 1
-            for use in used:
-                use.examples += 1
+            if first_use is not None:
+                first_use.examples += 1
+                if more_uses is not None:
+                    more_uses.discard(first_use)
+                    for use in more_uses:
+                        use.examples += 1
             untracked_total += untracked
-            example_fp = None
-            if hits:
-                example_fp = _example_fingerprint(fps)
-                for finding, segment, source, count in hits.values():
-                    report.add(LintFinding(
-                        path, line, finding.code, finding.severity, finding.message, segment.role, segment.field,
-                        source, finding.citation, example_fp, record.split, count,
-                    ))
-            if untracked and untracked_severity is not None:
-                if untracked_severity == "error":
-                    blocked = True
-                report.add(LintFinding(
-                    path, line, UNTRACKED, untracked_severity,
-                    f"{untracked} segment(s) with no recorded origin: record where they came from "
-                    "(`lineage import`, or a `_lineage` field in the row), or drop them",
-                    first_untracked.role, first_untracked.field, None, None,  # type: ignore[union-attr]
-                    example_fp or _example_fingerprint(fps), record.split, untracked,
-                ))
+            if hits or (untracked and untracked_severity is not None):
+                blocked = self._report_example(
+                    record, record.line + offset, fps, hits, untracked, first_untracked, untracked_severity, path,
+                ) or blocked
             if blocked:
                 verdict = "blocked"
             elif untracked:
@@ -260,6 +286,31 @@ class Linter:
         report.segments += segments_total
         report.segments_tracked += tracked
         report.segments_untracked += untracked_total
+        for outcome in outcomes.values():
+            outcome.use.segments += outcome.segments
+            outcome.segments = 0
+
+    def _report_example(
+        self, record: Record, line: int, fps: list[bytes], hits: dict[tuple[str, str], list[Any]] | None,
+        untracked: int, first_untracked: Segment | None, untracked_severity: str | None, path: str,
+    ) -> bool:
+        """Add an example's findings to the report; True when the untracked finding is an error."""
+        report = self.report
+        example_fp = _example_fingerprint(fps)
+        for finding, segment, source, count in (hits or {}).values():
+            report.add(LintFinding(
+                path, line, finding.code, finding.severity, finding.message, segment.role, segment.field,
+                source, finding.citation, example_fp, record.split, count,
+            ))
+        if untracked and untracked_severity is not None and first_untracked is not None:
+            report.add(LintFinding(
+                path, line, UNTRACKED, untracked_severity,
+                f"{untracked} segment(s) with no recorded origin: record where they came from "
+                "(`lineage import`, or a `_lineage` field in the row), or drop them",
+                first_untracked.role, first_untracked.field, None, None, example_fp, record.split, untracked,
+            ))
+            return untracked_severity == "error"
+        return False
 
     def _malformed(self, record: Record | BadRecord, line: int, error: str, summary: FileSummary, rules: Rules) -> None:
         strict = self.settings.strict
@@ -271,24 +322,14 @@ class Linter:
         if not strict and not rules.codes.keeps(MALFORMED):
             return
         self.report.add(LintFinding(
-            summary.path, line, MALFORMED, severity, f"malformed record: {error}",
+            # One line, whatever the record held: keys and values may carry newlines.
+            summary.path, line, MALFORMED, severity, "malformed record: " + " ".join(error.split()),
             split=record.split,
         ))
 
 
 def _example_fingerprint(fps: list[bytes]) -> str:
     return hashlib.sha256(b"".join(fps)).hexdigest()
-
-
-def _batches(records: Iterable[Record | BadRecord], size: int) -> Iterator[list[Record | BadRecord]]:
-    batch: list[Record | BadRecord] = []
-    for record in records:
-        batch.append(record)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def source_label(spec: SourceSpec | None) -> str:

@@ -43,7 +43,8 @@ class OriginIndex:
         self.sources: dict[int, SourceSpec] = {}
         self._keys: dict[tuple[int, Any], OriginKey] = {}
         self._days: dict[Any, date | None] = {None: None}
-        self._all: dict[bytes, tuple[OriginKey, ...]] | None = None
+        # Every origin, when preloaded; None when the store is probed per batch.
+        self.everything: dict[bytes, tuple[OriginKey, ...]] | None = None
         with store.read() as conn:
             for row in conn.execute(select(SourceRow.__table__)).mappings():
                 self.sources[row["id"]] = SourceSpec(
@@ -59,7 +60,7 @@ class OriginIndex:
             )
         self.preloaded = bool(preload)
         if self.preloaded:
-            self._all = self._load_all()
+            self.everything = self._load_all()
 
     def _query(self) -> Any:
         return select(origins.c.fingerprint, origins.c.source_id, func.date(origins.c.generated_at))
@@ -95,8 +96,8 @@ class OriginIndex:
 
     def find(self, fingerprints: Iterable[bytes]) -> dict[bytes, tuple[OriginKey, ...]]:
         """The origins of those fingerprints that have any; absent ones are left out."""
-        if self._all is not None:
-            everything = self._all
+        everything = self.everything
+        if everything is not None:
             return {fp: everything[fp] for fp in fingerprints if fp in everything}
         wanted = list(fingerprints)
         found: dict[bytes, tuple[OriginKey, ...]] = {}

@@ -1,7 +1,8 @@
 """The lint report and its output formats.
 
 Every format is a module in `lineage.report.formats` with one function,
-`render(report: Report) -> str`; `render(report, name)` picks one by name.
+`render(report: Report, **options) -> str` (options a format does not know are ignored);
+`render(report, name, **options)` picks one by name.
 """
 
 from __future__ import annotations

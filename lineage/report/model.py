@@ -194,7 +194,9 @@ class Report:
             for applied in use.evaluation.waivers_applied:
                 key = (applied.waiver.id, applied.code)
                 entry = merged.setdefault(key, {**applied.to_dict(), "sources": [], "examples": 0})
-                entry["sources"].append(use.evaluation.source.label())
+                label = use.evaluation.source.label()
+                if label not in entry["sources"]:
+                    entry["sources"].append(label)
                 entry["examples"] += use.examples
         return list(merged.values())
 

@@ -18,9 +18,15 @@ LINE_FORMATS = frozenset({"jsonl", "csv"})
 def escape(text: str) -> str:
     """Inline text: HTML-looking parts and markup characters shown as themselves."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    # Backslash first, so the escapes added below are not themselves escaped.
+    # One pass, so a backslash this adds is not escaped again.
     text = re.sub(r"([\\`*_\[\]#|~])", r"\\\1", text)
     return " ".join(text.splitlines())
+
+
+def prose(text: str) -> str:
+    """A message: escaped as `escape`, but its `code spans` kept, as rule texts write commands that way."""
+    parts = re.split(r"(`[^`\n]+`)", " ".join(text.splitlines()))
+    return "".join(part if i % 2 else escape(part) for i, part in enumerate(parts))
 
 
 def cell(text: object) -> str:
@@ -93,7 +99,7 @@ def render(report: Report, **_options: object) -> str:
         out += ["", "#### Obligations", ""]
         for item in obligations:
             text = f" {code(item['text'])}" if item["text"] else ""
-            out.append(f"- **{escape(item['code'])}** {escape(item['type'])}{text}: {escape(item['message'])} "
+            out.append(f"- **{escape(item['code'])}** {escape(item['type'])}{text}: {prose(item['message'])} "
                        f"({item['examples']} examples; {escape(', '.join(item['sources']))})")
     waivers = report.waivers_applied()
     if waivers:
@@ -109,10 +115,15 @@ def render(report: Report, **_options: object) -> str:
         listed = report.findings[:MAX_LISTED]
         out += ["", f"#### Findings (first {len(listed)} of {report.findings_total})" if
                 report.findings_total > len(listed) else "#### Findings", ""]
+        said: set[tuple[str, str]] = set()
         for finding in listed:
+            # A long rule text repeated on every row buries the places: give each text once.
+            key = (finding.code, finding.message)
+            message = f": {prose(finding.message)}" if key not in said else ""
+            said.add(key)
             source = f" ({escape(finding.source.label())})" if finding.source else ""
             out.append(f"- {code(location(finding, report.formats.get(finding.path)))} "
-                       f"**{escape(finding.code)}** {escape(finding.severity)}: {escape(finding.message)}{source}")
+                       f"**{escape(finding.code)}** {escape(finding.severity)}{source}{message}")
         more = report.findings_total - len(listed)
         if more:
             out += ["", f"... and {more} more findings (`lineage lint` lists them)."]

@@ -86,7 +86,6 @@ def sarif_log(report: Report, *, cwd: str | os.PathLike[str] | None = None) -> d
                 "rules": rules,
             }},
             "invocations": [invocation],
-            "columnKind": "unicodeCodePoints",
             "results": results,
             "properties": run_properties,
         }],
@@ -184,7 +183,7 @@ def _result(finding: LintFinding, index: int, report: Report, base: Path, seen: 
     if finding.citation is not None:
         properties["citation"] = finding.citation.to_dict()
     text = finding.message or finding.code
-    details = [d for d in (finding.source.label() if finding.source else "", where) if d]
+    details = [d for d in (where, finding.source.label() if finding.source else "") if d]
     if details:
         text += f" ({'; '.join(details)})"
     return {

@@ -15,11 +15,13 @@ def location(finding: LintFinding) -> str:
     return f"{finding.path}:{finding.line}"
 
 
-def finding_line(finding: LintFinding, columnar: bool = False) -> str:
+def finding_line(finding: LintFinding, fmt: str | None = None) -> str:
     where = location(finding)
-    if columnar and finding.line is not None:
+    if finding.line is not None and fmt not in (None, "jsonl", "csv"):
+        # Not a line an editor shows: an element of a JSON array, or a row of a columnar file.
         split = f"[{finding.split}]" if finding.split else ""
-        where = f"{finding.path}{split}:row {finding.line}"
+        unit = "element" if fmt == "json" else "row"
+        where = f"{finding.path}{split}:{unit} {finding.line}"
     source = f" ({finding.source.label()})" if finding.source else ""
     return f"{where}: {finding.code} [{finding.severity}] {finding.message}{source}"
 
@@ -39,6 +41,9 @@ def summary_lines(report: Report) -> list[str]:
         f"{summary['allowed']} allowed, {summary['allowed_with_obligations']} allowed with obligations, "
         f"{summary['untracked']} untracked" + (f", {summary['malformed']} malformed" if summary["malformed"] else ""),
     ]
+    if report.store is None:
+        lines.append("  no lineage store was read: only provenance inside the rows counts "
+                     "(run `lineage init` and `lineage import`, or pass --store)")
     for use in report.sources:
         lines.append(f"  {use.evaluation.source.label()}: {use.examples} examples, {use.verdict}")
     obligations = report.obligations()
@@ -63,7 +68,7 @@ def render(report: Report, *, show_statistics: bool = False, **_options: object)
         out += summary_lines(report)
         return "\n".join(out) + "\n"
     for finding in report.findings:
-        out.append(finding_line(finding, report.formats.get(finding.path) not in (None, "jsonl", "json", "csv")))
+        out.append(finding_line(finding, report.formats.get(finding.path)))
     if report.truncated:
         out.append(f"... {report.findings_total - len(report.findings)} more findings not shown (--max-findings)")
     if report.findings:

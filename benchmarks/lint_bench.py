@@ -1,0 +1,209 @@
+"""Lint throughput against a floor measured in the same run.
+
+Makes a chat dataset (system, user and assistant turns per example), records the assistant turns
+in a store as coming from five sources, one of which breaches the default use context (Claude,
+under Anthropic's ban on training with its outputs: a fifth of the examples), then measures:
+
+  floor          a plain loop over the same file that parses each line with orjson, takes the
+                 message texts and fingerprints them (normalise + sha256): the least work any lint
+                 of this file must do.
+  lint, 1 job    `lineage.lint(...)` in this process. Goal: <= 1.5x the floor.
+  --jobs 1 / 2   the real CLI in a fresh process each. Goal: --jobs 2 at least 1.6x faster.
+  peak memory    of the CLI's process tree (all workers together). Goal: under 1 GB.
+  small file     `lineage lint` on a 1,000-example file in a fresh process, against the same
+                 store. Goal: under 0.8 s wall, import time included.
+
+    python benchmarks/lint_bench.py                    # 1,000,000 examples
+    python benchmarks/lint_bench.py --examples 200000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import orjson
+
+from lineage.fingerprints import fingerprint
+from lineage.importers import ImportRequest, import_paths
+from lineage.linting import lint
+from lineage.store import Store
+
+WORDS = [
+    *["model", "data", "answer", "question", "policy", "source", "licence", "terms", "output", "prompt", "example"],
+    *["dataset", "lineage", "record", "provider", "channel", "version", "origin", "segment", "role", "store", "batch"],
+]
+# Five sources; the first breaches the default use context (a commercial fine-tune).
+SOURCES = [
+    {"provider": "anthropic", "model": "claude-sonnet-4-5"},
+    {"provider": "openai", "model": "gpt-4o"},
+    {"kind": "open-model", "model": "meta-llama/Llama-3.1-8B-Instruct"},
+    {"kind": "dataset", "name": "open-answers", "license": "CC-BY-4.0"},
+    {"kind": "human", "name": "staff"},
+]
+SYSTEMS = [f"You are assistant number {n}. Answer briefly and cite sources." for n in range(5)]
+
+
+def example(i: int) -> dict:
+    words = " ".join(WORDS[(i * 7 + k) % len(WORDS)] for k in range(12))
+    return {
+        "messages": [
+            {"role": "system", "content": SYSTEMS[i % 5]},
+            {"role": "user", "content": f"Question {i}: what about {words}?"},
+            {"role": "assistant", "content": f"Answer {i}. The {words} matter because of {i % 97}."},
+        ]
+    }
+
+
+def make_data(folder: Path, examples: int) -> tuple[Path, list[Path]]:
+    """The dataset, and one file per source holding that source's assistant turns."""
+    data = folder / "train.jsonl"
+    parts = [folder / f"source{n}.jsonl" for n in range(len(SOURCES))]
+    handles = [p.open("wb") for p in parts]
+    with data.open("wb") as out:
+        for i in range(examples):
+            record = example(i)
+            line = orjson.dumps(record) + b"\n"
+            out.write(line)
+            answer = record["messages"][2]["content"]
+            handles[i % len(SOURCES)].write(orjson.dumps({"text": answer}) + b"\n")
+    for handle in handles:
+        handle.close()
+    return data, parts
+
+
+def fill_store(url: str, parts: list[Path]) -> None:
+    store = Store.open(url, create=True)
+    when = datetime(2025, 6, 1, tzinfo=timezone.utc)
+    for fields, part in zip(SOURCES, parts, strict=True):
+        import_paths(store, [part], ImportRequest(source=fields, generated_at=when))
+    store.close()
+
+
+def time_floor(data: Path) -> float:
+    start = time.perf_counter()
+    count = 0
+    with data.open("rb") as handle:
+        for line in handle:
+            for message in orjson.loads(line)["messages"]:
+                fingerprint(message["content"])
+                count += 1
+    return time.perf_counter() - start
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident memory of a process and its descendants, in bytes (Linux /proc)."""
+    total = 0
+    stack = [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            with open(f"/proc/{current}/status") as handle:
+                for line in handle:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    stack += [int(child) for child in handle.read().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def run_cli(args: list[str], cwd: Path) -> tuple[float, int, int]:
+    """(wall seconds, exit code, peak resident memory of the process tree in bytes)."""
+    env = {**os.environ, "LINEAGE_STORE": str(cwd / "lineage.db")}
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lineage", "lint", *args], cwd=cwd, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss(process.pid))
+            done.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err = process.communicate()
+    elapsed = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"lineage lint failed ({process.returncode}): {err.decode()[-2000:]}")
+    return elapsed, process.returncode, peak
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--examples", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each timing; the best counts")
+    parser.add_argument("--ratio-goal", type=float, default=1.5)
+    parser.add_argument("--speedup-goal", type=float, default=1.6)
+    parser.add_argument("--memory-goal", type=float, default=1024, help="MiB")
+    parser.add_argument("--small-goal", type=float, default=0.8, help="seconds")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        data, parts = make_data(folder, args.examples)
+        fill_store(str(folder / "lineage.db"), parts)
+        small = folder / "small.jsonl"
+        with data.open("rb") as source, small.open("wb") as out:
+            for _ in range(1000):
+                out.write(source.readline())
+        size = data.stat().st_size / 2**20
+        print(f"dataset: {args.examples:,} examples, {3 * args.examples:,} segments, {size:.0f} MiB; "
+              f"store: {args.examples:,} origins from {len(SOURCES)} sources")
+        data.read_bytes()  # a warm page cache for both sides
+
+        floors, ours = [], []
+        for _ in range(args.repeat):
+            floors.append(time_floor(data))
+            start = time.perf_counter()
+            report = lint([str(data)], store=str(folder / "lineage.db"), use_store=True)
+            ours.append(time.perf_counter() - start)
+        expected_blocked = len(range(0, args.examples, len(SOURCES)))
+        if report.summary()["blocked"] != expected_blocked:
+            print(f"error: {report.summary()['blocked']} blocked, expected {expected_blocked}", file=sys.stderr)
+            return 2
+        floor, one = min(floors), min(ours)
+        ratio = one / floor
+
+        jobs1 = min(run_cli([str(data), "--statistics", "--jobs", "1"], folder) for _ in range(args.repeat))
+        jobs2 = min(run_cli([str(data), "--statistics", "--jobs", "2"], folder) for _ in range(args.repeat))
+        speedup = jobs1[0] / jobs2[0]
+        peak = max(jobs1[2], jobs2[2]) / 2**20
+        smalls = [run_cli([str(small)], folder)[0] for _ in range(5)]
+        small_time = min(smalls)
+
+        print(f"best of {args.repeat} runs each")
+        print(f"floor (orjson parse + fingerprint):   {floor:7.2f} s  {args.examples / floor:>10,.0f} examples/s")
+        print(f"lineage.lint, one process:            {one:7.2f} s  {args.examples / one:>10,.0f} examples/s")
+        print(f"ratio against the floor:              {ratio:7.2f}    (goal <= {args.ratio_goal})")
+        print(f"lineage lint --jobs 1 (fresh process): {jobs1[0]:6.2f} s  {args.examples / jobs1[0]:>10,.0f} examples/s")
+        print(f"lineage lint --jobs 2 (fresh process): {jobs2[0]:6.2f} s  {args.examples / jobs2[0]:>10,.0f} examples/s")
+        print(f"--jobs 2 speed-up:                    {speedup:7.2f}x   (goal >= {args.speedup_goal})")
+        print(f"peak memory (process tree):           {peak:7.0f} MiB  (goal < {args.memory_goal:.0f})")
+        print(f"lineage lint, 1,000 examples:         {small_time:7.2f} s    (goal < {args.small_goal}; "
+              f"runs: {', '.join(f'{t:.2f}' for t in smalls)})")
+        met = (
+            ratio <= args.ratio_goal and speedup >= args.speedup_goal
+            and peak < args.memory_goal and small_time < args.small_goal
+        )
+        print("all goals met" if met else "GOAL MISSED")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
