@@ -342,7 +342,7 @@ def _read_jsonl(path: Path, name: str, batch_size: int) -> Iterator[Record | Bad
 def _parse_jsonl(lines: Iterable[bytes], name: str, first_line: int) -> Iterator[Record | BadRecord]:
     # The hot path: one orjson.loads on the raw bytes per line, no decode, no strip. Blank lines,
     # a BOM and bad lines all fail that parse, so they cost nothing until they occur.
-    loads, decode_error, record = orjson.loads, orjson.JSONDecodeError, Record
+    loads, decode_error, new = orjson.loads, orjson.JSONDecodeError, tuple.__new__
     for lineno, raw in enumerate(lines, first_line):
         try:
             value = loads(raw)
@@ -354,7 +354,8 @@ def _parse_jsonl(lines: Iterable[bytes], name: str, first_line: int) -> Iterator
             if value is _BLANK:
                 continue
         if type(value) is dict:
-            yield record(name, lineno, value)
+            # tuple.__new__ skips the named tuple's Python-level constructor, once per line.
+            yield new(Record, (name, lineno, value, None))
         else:
             yield BadRecord(name, lineno, _not_an_object(value))
 

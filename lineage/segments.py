@@ -122,7 +122,8 @@ def extract_segments(
     if mapping is None and layout is None and type(record) is dict:
         fast = _plain_chat(record)
         if fast is not None:
-            return split_think(fast)
+            new = _new_tuple
+            return [s if type(s) is Segment else new(Segment, s) for s in fast]
     if not isinstance(record, Mapping):
         raise LayoutError(f"a record must be an object, got {_kind(record)}", fix=_LAYOUT_FIX)
     out: list[Segment] = []
@@ -139,9 +140,10 @@ def extract_segments(
 
 
 _CHAT_FIELDS = tuple(f"messages[{i}].content" for i in range(256))
+_new_tuple = tuple.__new__
 
 
-def _plain_chat(record: dict[str, Any]) -> list[Segment] | None:
+def _plain_chat(record: dict[str, Any]) -> list[tuple[str, str, str]] | None:
     """The segments of the commonest record of all, OpenAI chat with only role and content per
     message and no reasoning fields; None for anything else, which takes the general path.
 
@@ -152,7 +154,10 @@ def _plain_chat(record: dict[str, Any]) -> list[Segment] | None:
     if type(messages) is not list or len(messages) > len(_CHAT_FIELDS) or not _REASONING_SET.isdisjoint(record):
         return None
     out: list[Segment] = []
+    append = out.append
     roles = _SPEAKER_ROLES
+    fields = _CHAT_FIELDS
+    think = False
     for i, message in enumerate(messages):
         if type(message) is not dict or len(message) != 2:
             return None
@@ -164,8 +169,26 @@ def _plain_chat(record: dict[str, Any]) -> list[Segment] | None:
         if role is None:
             return None
         if content and not content.isspace():
-            out.append(Segment(role, content, _CHAT_FIELDS[i]))
-    return out
+            first = content[0]
+            if first == "<" or first.isspace():
+                think = True  # it may open with a <think> trace: split_think decides
+            append((role, content, fields[i]))
+    return split_think(out) if think else out  # type: ignore[arg-type]
+
+
+def segment_rows(
+    record: Mapping[str, Any],
+    *,
+    layout: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+) -> list[tuple[str, str, str]]:
+    """`extract_segments` for hot loops that only index their segments: the same segments, as
+    plain `(role, text, field)` tuples where that saves building Segment objects."""
+    if mapping is None and layout is None and type(record) is dict:
+        fast = _plain_chat(record)
+        if fast is not None:
+            return fast
+    return extract_segments(record, layout=layout, mapping=mapping)  # type: ignore[return-value]
 
 
 def check_mapping(mapping: Mapping[str, str]) -> None:
@@ -565,11 +588,12 @@ def split_think(segments: list[Segment]) -> list[Segment]:
     sits in a separate reasoning field. An unclosed `<think>` (a truncated trace) is all reasoning.
     """
     result: list[Segment] | None = None
+    # Indexing rather than attributes: segment_rows passes plain (role, text, field) tuples.
     for i, segment in enumerate(segments):
-        text = segment.text
+        role, text, field = segment[0], segment[1], segment[2]
         # Most texts start with neither "<" nor a space: one character settles it.
         first = text[:1]
-        if (first != "<" and not first.isspace()) or segment.role not in _THINK_ROLES or not _starts_with_think(text):
+        if (first != "<" and not first.isspace()) or role not in _THINK_ROLES or not _starts_with_think(text):
             if result is not None:
                 result.append(segment)
             continue
@@ -581,8 +605,8 @@ def split_think(segments: list[Segment]) -> list[Segment]:
             reasoning, rest = text[start:], ""
         else:
             reasoning, rest = text[start:end], text[end + len(_THINK_CLOSE) :]
-        _add(result, "reasoning", reasoning.strip(), f"{segment.field}#think")
-        _add(result, segment.role, rest.strip(), segment.field)
+        _add(result, "reasoning", reasoning.strip(), f"{field}#think")
+        _add(result, role, rest.strip(), field)
     return segments if result is None else result
 
 

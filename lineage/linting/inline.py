@@ -19,22 +19,25 @@ from datetime import date
 from typing import Any
 
 from lineage.exceptions import LayoutError, UsageError
+from lineage.linting.origins import INLINE_BASE, origin_key
 from lineage.linting.settings import InlineColumns
 from lineage.policy.catalogue import Catalogue
 from lineage.sources import SourceSpec
 from lineage.timeutil import parse_time
 
 _SPEC_FIELDS = ("kind", "provider", "model", "channel", "license", "name")
-# (source key text, day): the key of an inline origin; the text is SourceSpec.key.
-InlineKey = tuple[str, "date | None"]
+# An origin key (see lineage.linting.origins) whose source ident is INLINE_BASE + n.
+InlineKey = int
 
 
 class InlineReader:
     def __init__(self, columns: InlineColumns, catalogue: Catalogue) -> None:
         self.columns = columns
         self.catalogue = catalogue
-        self.specs: dict[str, SourceSpec] = {}
-        self._cache: dict[tuple[Any, ...], str] = {}
+        # Sources by ident, and idents by the spec's key text (two spellings, one source).
+        self.specs: dict[int, SourceSpec] = {}
+        self._idents: dict[str, int] = {}
+        self._cache: dict[tuple[Any, ...], int] = {}
         self._days: dict[Any, date | None] = {}
         plain = {f: getattr(columns, f) for f in ("provider", "kind", "channel", "license", "name")}
         self._plain = {f: c for f, c in plain.items() if c}
@@ -96,9 +99,9 @@ class InlineReader:
 
     def _key(self, fields: dict[str, Any], when: Any, where: str) -> InlineKey:
         cache_key = tuple(fields.get(f) for f in _SPEC_FIELDS)
-        spec_key = self._cache.get(cache_key)
-        if spec_key is None:
-            spec_key = self._cache[cache_key] = self._spec(fields)
+        ident = self._cache.get(cache_key)
+        if ident is None:
+            ident = self._cache[cache_key] = self._spec(fields)
         day = self._days.get(when, False) if _hashable(when) else False
         if day is False:
             try:
@@ -108,9 +111,9 @@ class InlineReader:
             day = moment.date() if moment is not None else None
             if _hashable(when):
                 self._days[when] = day
-        return spec_key, day
+        return origin_key(ident, day)  # type: ignore[arg-type]
 
-    def _spec(self, fields: dict[str, Any]) -> str:
+    def _spec(self, fields: dict[str, Any]) -> int:
         kind = fields.get("kind")
         model = fields.get("model")
         if kind is None and model:
@@ -121,8 +124,11 @@ class InlineReader:
             spec = SourceSpec.build(**{**fields, "kind": kind})
         except UsageError as exc:
             raise LayoutError(f"invalid inline provenance: {exc.what.removeprefix('invalid source: ')}") from None
-        self.specs[spec.key] = spec
-        return spec.key
+        ident = self._idents.get(spec.key)
+        if ident is None:
+            ident = self._idents[spec.key] = INLINE_BASE + len(self._idents)
+            self.specs[ident] = spec
+        return ident
 
     @staticmethod
     def _text(data: Mapping[str, Any], column: str | None) -> str | None:

@@ -19,14 +19,14 @@ from typing import Any
 from lineage.exceptions import LayoutError
 from lineage.fingerprints import fingerprint
 from lineage.linting.inline import InlineReader
-from lineage.linting.origins import OriginIndex
+from lineage.linting.origins import INLINE_BASE, OriginIndex, split_key
 from lineage.linting.settings import LintSettings, Rules
 from lineage.policy.engine import Evaluator, Finding
 from lineage.policy.loader import Pack
 from lineage.policy.waivers import Waiver
 from lineage.readers import BadRecord, Record
 from lineage.report.model import FileSummary, LintFinding, Report, SourceUse
-from lineage.segments import COMPLETION_ROLES, Segment, extract_segments
+from lineage.segments import COMPLETION_ROLES, segment_rows
 from lineage.sources import SourceSpec
 
 # Lint's own codes; their text is in ENGINE_CODES, with the engine's.
@@ -54,7 +54,7 @@ class _Judge:
 
     rules: Rules
     evaluator: Evaluator
-    outcomes: dict[tuple[Any, Any], Outcome] = field(default_factory=dict)
+    outcomes: dict[int, Outcome] = field(default_factory=dict)
     uses: dict[int, SourceUse] = field(default_factory=dict)
 
 
@@ -91,9 +91,9 @@ class Linter:
             judge = self._judges[rules] = _Judge(rules, evaluator)
         return judge
 
-    def _outcome(self, judge: _Judge, key: tuple[Any, Any]) -> Outcome:
-        ident, day = key
-        spec = self.index.sources[ident] if isinstance(ident, int) else self.inline.specs[ident]  # type: ignore[union-attr]
+    def _outcome(self, judge: _Judge, key: int) -> Outcome:
+        ident, day = split_key(key)
+        spec = self.inline.specs[ident] if ident >= INLINE_BASE else self.index.sources[ident]  # type: ignore[union-attr]
         evaluation = judge.evaluator.evaluate(spec, day)
         use = judge.uses.get(id(evaluation))
         codes = judge.rules.codes
@@ -159,7 +159,7 @@ class Linter:
                 continue
             data = record.data
             try:
-                segments = extract_segments(data, layout=layout, mapping=mapping)
+                segments = segment_rows(data, layout=layout, mapping=mapping)
                 completion, prompt = inline.read(data) if inline is not None else _NO_INLINE
             except LayoutError as exc:
                 prepared.append((record, None, exc.what + (f" ({exc.fix})" if exc.fix else "")))
@@ -205,83 +205,71 @@ class Linter:
         verdicts = summary.verdicts
         report_verdicts = report.verdicts
         segments_total = tracked = untracked_total = 0
+        counts = dict.fromkeys(("blocked", "untracked", "allowed-with-obligations", "allowed"), 0)
         for item in prepared:
             record = item[0]
-            if item[1] is None:
+            segments = item[1]
+            if segments is None:
                 self._malformed(record, record.line + offset, item[2], summary, rules)
                 continue
-            _, segments, fps, completion, prompt = item
+            fps, completion, prompt = item[2], item[3], item[4]
             segments_total += len(segments)
-            blocked = obligations = False
             untracked = 0
             first_untracked = None
-            hits: dict[tuple[str, str], list[Any]] | None = None
-            first_use: SourceUse | None = None
-            more_uses: set[SourceUse] | None = None
+            # (origins, segment) of each tracked segment; most examples have exactly one.
+            touched: list[tuple[Any, tuple[str, str, str]]] | None = None
             for segment, fp in zip(segments, fps):  # noqa: B905 - same length by construction
                 if segment[0] in completion_roles:
-                    keys = get(fp) if completion is None else (completion,)
+                    keys = get(fp) if completion is None else completion
                     if keys is None:
                         untracked += 1
                         if first_untracked is None:
                             first_untracked = segment
                         continue
                 else:
-                    keys = get(fp) if prompt is None else (prompt,)
+                    keys = get(fp) if prompt is None else prompt
                     if keys is None:
                         if all_segments:
                             untracked += 1
                             if first_untracked is None:
                                 first_untracked = segment
                         continue
-                tracked += 1
-                for key in keys:
-                    outcome = outcomes.get(key)
-                    if outcome is None:
-                        outcome = outcome_for(judge, key)
+                if touched is None:
+                    touched = [(keys, segment)]
+                else:
+                    touched.append((keys, segment))
+            blocked = obligations = False
+            hits = None
+            if touched is not None:
+                tracked += len(touched)
+                if len(touched) == 1 and type(touched[0][0]) is int:
+                    # The common case: one tracked segment from one source.
+                    key, segment = touched[0]
+                    outcome = outcomes.get(key) or outcome_for(judge, key)
                     outcome.segments += 1
-                    use = outcome.use
-                    if first_use is None:
-                        first_use = use
-                    elif use is not first_use:
-                        if more_uses is None:
-                            more_uses = set()
-                        more_uses.add(use)
-                    if outcome.blocked:
-                        blocked = True
-                    if outcome.obligations:
-                        obligations = True
+                    outcome.use.examples += 1
+                    blocked, obligations = outcome.blocked, outcome.obligations
                     if outcome.findings:
-                        if hits is None:
-                            hits = {}
-                        label = use.evaluation.source.key
-                        for finding in outcome.findings:
-                            hit = hits.get((label, finding.code))
-                            if hit is None:
-                                hits[(label, finding.code)] = [finding, segment, use.evaluation.source, 1]
-                            else:
-                                hit[3] += 1
-            if first_use is not None:
-                first_use.examples += 1
-                if more_uses is not None:
-                    more_uses.discard(first_use)
-                    for use in more_uses:
-                        use.examples += 1
+                        hits = _hits({}, outcome, segment)
+                else:
+                    blocked, obligations, hits = self._judge_segments(touched, judge)
             untracked_total += untracked
             if hits or (untracked and untracked_severity is not None):
                 blocked = self._report_example(
                     record, record.line + offset, fps, hits, untracked, first_untracked, untracked_severity, path,
                 ) or blocked
             if blocked:
-                verdict = "blocked"
+                counts["blocked"] += 1
             elif untracked:
-                verdict = "untracked"
+                counts["untracked"] += 1
             elif obligations:
-                verdict = "allowed-with-obligations"
+                counts["allowed-with-obligations"] += 1
             else:
-                verdict = "allowed"
-            verdicts[verdict] += 1
-            report_verdicts[verdict] += 1
+                counts["allowed"] += 1
+        for verdict, count in counts.items():
+            if count:
+                verdicts[verdict] += count
+                report_verdicts[verdict] += count
         summary.examples += len(prepared)
         report.segments += segments_total
         report.segments_tracked += tracked
@@ -290,16 +278,38 @@ class Linter:
             outcome.use.segments += outcome.segments
             outcome.segments = 0
 
+    def _judge_segments(
+        self, touched: list[tuple[Any, tuple[str, str, str]]], judge: _Judge
+    ) -> tuple[bool, bool, dict[tuple[int, str], list[Any]] | None]:
+        """(blocked, obligations, findings) of an example with several tracked segments or origins."""
+        outcomes = judge.outcomes
+        blocked = obligations = False
+        hits: dict[tuple[int, str], list[Any]] | None = None
+        uses: set[SourceUse] = set()
+        for keys, segment in touched:
+            # One origin (an int) is the rule; a text recorded from several sources has a tuple.
+            for key in (keys,) if type(keys) is int else keys:
+                outcome = outcomes.get(key) or self._outcome(judge, key)
+                outcome.segments += 1
+                uses.add(outcome.use)
+                blocked = blocked or outcome.blocked
+                obligations = obligations or outcome.obligations
+                if outcome.findings:
+                    hits = _hits(hits if hits is not None else {}, outcome, segment)
+        for use in uses:
+            use.examples += 1
+        return blocked, obligations, hits
+
     def _report_example(
         self, record: Record, line: int, fps: list[bytes], hits: dict[tuple[str, str], list[Any]] | None,
-        untracked: int, first_untracked: Segment | None, untracked_severity: str | None, path: str,
+        untracked: int, first_untracked: tuple[str, str, str] | None, untracked_severity: str | None, path: str,
     ) -> bool:
         """Add an example's findings to the report; True when the untracked finding is an error."""
         report = self.report
         example_fp = _example_fingerprint(fps)
         for finding, segment, source, count in (hits or {}).values():
             report.add(LintFinding(
-                path, line, finding.code, finding.severity, finding.message, segment.role, segment.field,
+                path, line, finding.code, finding.severity, finding.message, segment[0], segment[2],
                 source, finding.citation, example_fp, record.split, count,
             ))
         if untracked and untracked_severity is not None and first_untracked is not None:
@@ -307,7 +317,7 @@ class Linter:
                 path, line, UNTRACKED, untracked_severity,
                 f"{untracked} segment(s) with no recorded origin: record where they came from "
                 "(`lineage import`, or a `_lineage` field in the row), or drop them",
-                first_untracked.role, first_untracked.field, None, None, example_fp, record.split, untracked,
+                first_untracked[0], first_untracked[2], None, None, example_fp, record.split, untracked,
             ))
             return untracked_severity == "error"
         return False
@@ -326,6 +336,18 @@ class Linter:
             summary.path, line, MALFORMED, severity, "malformed record: " + " ".join(error.split()),
             split=record.split,
         ))
+
+
+def _hits(hits: dict[tuple[int, str], list[Any]], outcome: Outcome, segment: tuple[str, str, str]) -> dict[tuple[int, str], list[Any]]:
+    """Add an outcome's findings to an example's: one per (source, code), counting its segments."""
+    source = outcome.use.evaluation.source
+    for finding in outcome.findings:
+        hit = hits.get((id(outcome.use), finding.code))
+        if hit is None:
+            hits[(id(outcome.use), finding.code)] = [finding, segment, source, 1]
+        else:
+            hit[3] += 1
+    return hits
 
 
 def _example_fingerprint(fps: list[bytes]) -> str:

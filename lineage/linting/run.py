@@ -78,14 +78,17 @@ class LintJob:
 
         return load_pack(self.policy_paths)
 
-    def linter(self) -> Linter:
-        pack = self.pack()
-        index = None
-        if self.store_url is not None:
-            from lineage.store import Store
+    def index(self) -> OriginIndex | None:
+        if self.store_url is None:
+            return None
+        from lineage.store import Store
 
-            store = Store.open(self.store_url)
-            index = OriginIndex(store, input_bytes=self.input_bytes, preload=self.preload)
+        return OriginIndex(Store.open(self.store_url), input_bytes=self.input_bytes, preload=self.preload)
+
+    def linter(self, index: OriginIndex | None = None) -> Linter:
+        pack = self.pack()
+        if index is None:
+            index = self.index()
         return Linter(
             self.settings, pack, index=index, waivers=self.waivers, today=self.today, max_findings=self.max_findings
         )
@@ -146,10 +149,6 @@ def lint(
     pieces = [Piece(str(p), settings.input_format or detect_format(p)) for p in files]
     job.input_bytes = sum(file_size(p) for p in files)
     if jobs > 1 and job.input_bytes >= _PARALLEL_MIN_BYTES:
-        if job.store_url is not None:
-            from lineage.store import Store
-
-            Store.open(job.store_url).close()  # a store that cannot be opened fails here, not in a worker
         return _lint_parallel(job, pieces, jobs, progress)
     linter = job.linter()
     for piece in pieces:
@@ -196,11 +195,17 @@ def _dataset_records(ds: Any, label: str, split: str | None, batch_size: int) ->
 # -- parallel ------------------------------------------------------------------------------------------
 
 _WORKER: Linter | None = None
+# The parent's origin index, which forked workers inherit instead of reading the store again.
+_SHARED_INDEX: OriginIndex | None = None
 
 
 def _start_worker(job: LintJob) -> None:
     global _WORKER
-    _WORKER = job.linter()
+    index = _SHARED_INDEX
+    if index is not None:
+        # The parent's pooled connections must not be used from another process.
+        index.store.engine.dispose(close=False)
+    _WORKER = job.linter(index)
 
 
 def _run_piece(piece: Piece) -> tuple[Report, list[str]]:
@@ -223,15 +228,25 @@ def _lint_parallel(
             work += [Piece(piece.path, "jsonl", s, e, n) for s, e, n in jsonl_chunks(piece.path, jobs * 4)]
         else:
             work.append(piece)
-    # fork where there is one: workers start without importing anything again.
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    global _SHARED_INDEX
+    # fork where there is one: workers start without importing anything again, and share the
+    # parent's origin index (read once, here, which also fails early on a store that cannot be
+    # opened) instead of each reading the store.
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if fork else "spawn")
     results: list[tuple[Report, list[str]]] = []
-    with context.Pool(jobs, initializer=_start_worker, initargs=(job,)) as pool:
-        for report, unused in pool.imap(_run_piece, work):
-            results.append((report, unused))
-            if progress is not None:
-                progress(report.examples)
+    index = job.index()
+    _SHARED_INDEX = index if fork else None
+    try:
+        with context.Pool(jobs, initializer=_start_worker, initargs=(job,)) as pool:
+            for report, unused in pool.imap(_run_piece, work):
+                results.append((report, unused))
+                if progress is not None:
+                    progress(report.examples)
+    finally:
+        _SHARED_INDEX = None
+        if index is not None:
+            index.store.close()
     merged = _merge([r for r, _ in results], job.max_findings)
     unused_sets = [set(u) for _, u in results]
     still = set.intersection(*unused_sets) if unused_sets else set()
