@@ -11,21 +11,21 @@ Two ways to read them, chosen per run:
   suits a pre-commit hook on a small file against a large store.
 - preload: read every origin once into a dict. A large input probes millions of fingerprints,
   most of them (the prompts) absent, at several microseconds each; one sequential scan of the
-  store, turned into a dict by the driver's rows directly, costs a fraction of that. Used when
+  store, turned into a dict from the driver's rows directly, costs a fraction of that. Used when
   the input is large next to the store, and the store small enough to hold in memory.
+
+An SQLite store is read with the standard library's sqlite3, read-only; others (PostgreSQL)
+through the store's SQLAlchemy engine and the driver's own cursor.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, literal_column, select
-
 from lineage.sources import SourceSpec
-from lineage.store.schema import SourceRow, origins
-from lineage.store.store import Store
 
 # One origin key, or several for a text recorded from more than one source.
 Origins = int | tuple[int, ...]
@@ -36,6 +36,7 @@ _MJD_EPOCH = date(1858, 11, 17)
 INLINE_BASE = 1 << 32
 
 _PROBE_CHUNK = 500
+_FETCH = 50_000
 # Preload when the input may hold more segments than the store holds origins / this.
 _PRELOAD_INPUT_SHARE = 4
 # Above this many origins a preload would cost too much memory (about 150 bytes each).
@@ -60,20 +61,75 @@ def split_key(key: int) -> tuple[int, date | None]:
     return ident, (_MJD_EPOCH + timedelta(days=mjd) if mjd else None)
 
 
+class _SqliteReader:
+    dialect = "sqlite"
+    placeholder = "?"
+
+    def __init__(self, path: Path) -> None:
+        from lineage.store.readonly import open_sqlite_readonly
+
+        self.path = path
+        self.conn = open_sqlite_readonly(path)
+
+    def batches(self, sql: str, params: Sequence[Any] = ()) -> Iterator[list[tuple[Any, ...]]]:
+        cursor = self.conn.execute(sql, params)
+        while rows := cursor.fetchmany(_FETCH):
+            yield rows
+
+    def reopen(self) -> None:
+        # A connection must not cross fork(): the child opens its own.
+        self.conn = _SqliteReader(self.path).conn
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class _EngineReader:
+    placeholder = "%s"
+
+    def __init__(self, url: str) -> None:
+        from lineage.store import Store
+
+        self.store = Store.open(url)
+        self.dialect = self.store.engine.dialect.name
+
+    def batches(self, sql: str, params: Sequence[Any] = ()) -> Iterator[list[tuple[Any, ...]]]:
+        with self.store.read() as conn:
+            # The driver's own cursor: SQLAlchemy's row objects would double the cost of a scan.
+            cursor = conn.connection.driver_connection.cursor()
+            try:
+                cursor.execute(sql, tuple(params))
+                while rows := cursor.fetchmany(_FETCH):
+                    yield rows
+            finally:
+                cursor.close()
+
+    def reopen(self) -> None:
+        self.store.engine.dispose(close=False)
+
+    def close(self) -> None:
+        self.store.close()
+
+
 class OriginIndex:
     """Origins in a store, as `{fingerprint: origin key or keys}` for the fingerprints asked."""
 
-    def __init__(self, store: Store, *, input_bytes: int | None = None, preload: bool | None = None) -> None:
-        self.store = store
+    def __init__(self, url: str, *, input_bytes: int | None = None, preload: bool | None = None) -> None:
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            self.reader: _SqliteReader | _EngineReader = _SqliteReader(Path(url[len("sqlite:///") :]))
+        else:
+            self.reader = _EngineReader(url)
+        key = _KEY_SQL.get(self.reader.dialect, _KEY_SQL["postgresql"])
+        self._select = f"SELECT fingerprint, {key} FROM lineage_origins"
         self.sources: dict[int, SourceSpec] = {}
-        with store.read() as conn:
-            for row in conn.execute(select(SourceRow.__table__)).mappings():
-                self.sources[row["id"]] = SourceSpec(
-                    **{k: row[k] for k in ("kind", "provider", "model", "channel", "license", "name")}
+        for rows in self.reader.batches("SELECT id, kind, provider, model, channel, license, name FROM lineage_sources"):
+            for ident, kind, provider, model, channel, license, name in rows:
+                self.sources[ident] = SourceSpec(
+                    kind=kind, provider=provider, model=model, channel=channel, license=license, name=name
                 )
-            # The largest id bounds the row count without counting (origins are never deleted).
-            self.size = conn.execute(select(func.max(origins.c.id))).scalar() or 0
-            self._key_sql = _KEY_SQL.get(conn.dialect.name, _KEY_SQL["postgresql"])
+        # The largest id bounds the row count without counting (origins are never deleted).
+        (largest,) = [row for rows in self.reader.batches("SELECT max(id) FROM lineage_origins") for row in rows]
+        self.size = largest[0] or 0
         if preload is None:
             preload = (
                 input_bytes is not None
@@ -87,27 +143,18 @@ class OriginIndex:
     def preloaded(self) -> bool:
         return self.everything is not None
 
-    def _query(self) -> Any:
-        return select(origins.c.fingerprint, literal_column(self._key_sql))
-
     def _load_all(self) -> dict[bytes, Origins]:
         found: dict[bytes, Origins] = {}
         rows_read = 0
-        with self.store.read() as conn:
-            # The driver's own cursor, and dict.update on its rows: no Python code runs per origin.
-            raw = conn.connection.driver_connection.cursor()
-            try:
-                raw.execute(str(self._query().compile(dialect=conn.dialect)), ())
-                while rows := raw.fetchmany(50_000):
-                    found.update(rows)
-                    rows_read += len(rows)
-            finally:
-                raw.close()
-            if rows_read != len(found):
-                # Some texts were recorded from several sources: read those again, whole.
-                twice = select(origins.c.fingerprint).group_by(origins.c.fingerprint).having(func.count() > 1)
-                query = self._query().where(origins.c.fingerprint.in_(twice))
-                found.update(_collect(conn, query))
+        for rows in self.reader.batches(self._select):
+            found.update(rows)  # no Python code runs per origin
+            rows_read += len(rows)
+        if rows_read != len(found):
+            # Some texts were recorded from several sources: read those again, whole.
+            found.update(self._collect(
+                f"{self._select} WHERE fingerprint IN "
+                "(SELECT fingerprint FROM lineage_origins GROUP BY fingerprint HAVING COUNT(*) > 1)"
+            ))
         return found
 
     def find(self, fingerprints: Iterable[bytes]) -> dict[bytes, Origins]:
@@ -117,21 +164,28 @@ class OriginIndex:
             return {fp: everything[fp] for fp in fingerprints if fp in everything}
         wanted = list(fingerprints)
         found: dict[bytes, Origins] = {}
-        query = self._query()
-        with self.store.read() as conn:
-            for start in range(0, len(wanted), _PROBE_CHUNK):
-                chunk = wanted[start : start + _PROBE_CHUNK]
-                found.update(_collect(conn, query.where(origins.c.fingerprint.in_(chunk))))
+        mark = self.reader.placeholder
+        for start in range(0, len(wanted), _PROBE_CHUNK):
+            chunk = wanted[start : start + _PROBE_CHUNK]
+            sql = f"{self._select} WHERE fingerprint IN ({', '.join([mark] * len(chunk))})"
+            found.update(self._collect(sql, chunk))
         return found
 
+    def _collect(self, sql: str, params: Sequence[Any] = ()) -> dict[bytes, Origins]:
+        found: dict[bytes, Origins] = {}
+        for rows in self.reader.batches(sql, params):
+            for fp, key in rows:
+                fp = bytes(fp)
+                seen = found.get(fp)
+                if seen is None:
+                    found[fp] = key
+                else:
+                    found[fp] = (*seen, key) if isinstance(seen, tuple) else (seen, key)
+        return found
 
-def _collect(conn: Connection, query: Any) -> dict[bytes, Origins]:
-    found: dict[bytes, Origins] = {}
-    for fp, key in conn.execute(query):
-        fp = bytes(fp)
-        seen = found.get(fp)
-        if seen is None:
-            found[fp] = key
-        else:
-            found[fp] = (*seen, key) if isinstance(seen, tuple) else (seen, key)
-    return found
+    def reopen(self) -> None:
+        """Make the index usable in a forked child process."""
+        self.reader.reopen()
+
+    def close(self) -> None:
+        self.reader.close()

@@ -23,9 +23,9 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-# Bump when a table or column changes; a store written by another version is refused with a clear
-# message rather than read wrongly.
-SCHEMA_VERSION = 1
+from lineage.store.version import SCHEMA_VERSION
+
+__all__ = ["SCHEMA_VERSION", "CaptureRunRow", "DatasetRow", "SourceRow", "StoreMeta", "metadata", "origins"]
 
 # One metadata object for the store, so that `create_all` only touches our tables in a shared
 # PostgreSQL database.

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, func, inspect, select, text
 from sqlalchemy.exc import DatabaseError, DBAPIError
 
 from lineage import __version__
-from lineage.exceptions import SchemaVersionError, StoreError, StoreNotFoundError
+from lineage.exceptions import StoreError, StoreNotFoundError
 from lineage.sources import SourceSpec
 from lineage.store.engine import make_engine, retry_busy
 from lineage.store.location import describe, normalise_url
@@ -28,6 +28,7 @@ from lineage.store.schema import (
     metadata,
     origins,
 )
+from lineage.store.version import check_schema_version
 
 if TYPE_CHECKING:
     from lineage.capture.run import CaptureRun
@@ -234,30 +235,7 @@ class Store:
 
     def _check_version(self) -> None:
         with self.read() as conn:
-            value = _meta_value(conn, "schema_version")
-        try:
-            found = int(value) if value is not None else None
-        except ValueError:
-            found = None
-        if found == SCHEMA_VERSION:
-            return
-        if found is None:
-            raise SchemaVersionError(
-                f"the store has no valid schema version (found {value!r})",
-                where=self.location,
-                fix="point --store at a store made by `lineage init`",
-            )
-        if found > SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"the store has schema version {found}, newer than this tool's ({SCHEMA_VERSION})",
-                where=self.location,
-                fix="upgrade tos-lineage",
-            )
-        raise SchemaVersionError(
-            f"the store has schema version {found}, older than this tool's ({SCHEMA_VERSION})",
-            where=self.location,
-            fix="re-create it with `lineage init` and re-import, or use the tos-lineage release that wrote it",
-        )
+            check_schema_version(_meta_value(conn, "schema_version"), self.location)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,140 @@
+"""Lint on both store back ends, both ways of reading origins, and every input format."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import pty
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import orjson
+import pytest
+
+from lineage.fingerprints import fingerprint
+from lineage.importers import ImportRequest, import_paths
+from lineage.linting.origins import OriginIndex, origin_key, split_key
+from lineage.store import Store
+from lineage.store.location import normalise_url
+from tests.conftest import chat, run_cli, write_jsonl
+
+CLAUDE = [chat(f"Claude q{i}?", f"Claude a{i}.") for i in range(3)]
+GPT = [chat(f"GPT q{i}?", f"GPT a{i}.") for i in range(2)]
+WHEN = datetime(2025, 6, 1, tzinfo=timezone.utc)
+
+
+def fill(url: str, folder: Path) -> None:
+    store = Store.open(url, create=True)
+    claude = write_jsonl(folder / "claude.jsonl", CLAUDE)
+    gpt = write_jsonl(folder / "gpt.jsonl", GPT)
+    import_paths(store, [claude], ImportRequest(source={"provider": "anthropic", "model": "claude-sonnet-4-5"},
+                                                generated_at=WHEN))
+    # The same answer from a second source: both origins count, and the stricter one wins.
+    import_paths(store, [gpt], ImportRequest(source={"provider": "openai", "model": "gpt-4o"}))
+    twice = write_jsonl(folder / "twice.jsonl", [GPT[0]])
+    import_paths(store, [twice], ImportRequest(source={"provider": "anthropic", "model": "claude-sonnet-4-5"},
+                                               generated_at=WHEN))
+    store.close()
+
+
+def test_origin_keys_round_trip() -> None:
+    day = WHEN.date()
+    assert split_key(origin_key(7, day)) == (7, day)
+    assert split_key(origin_key(7, None)) == (7, None)
+
+
+@pytest.mark.parametrize("preload", [True, False])
+def test_probe_and_preload_find_the_same_origins(store_url: str, tmp_path: Path, preload: bool) -> None:
+    fill(store_url, tmp_path)
+    index = OriginIndex(normalise_url(store_url), preload=preload)
+    assert index.preloaded is preload
+    wanted = [fingerprint(r["messages"][1]["content"]) for r in CLAUDE + GPT] + [fingerprint("absent")]
+    found = index.find(wanted)
+    index.close()
+    assert fingerprint("absent") not in found
+    assert len(found) == len(CLAUDE) + len(GPT)
+    claude_key = found[fingerprint(CLAUDE[0]["messages"][1]["content"])]
+    ident, day = split_key(claude_key)
+    assert index.sources[ident].provider == "anthropic" and day == WHEN.date()
+    both = found[fingerprint(GPT[0]["messages"][1]["content"])]
+    assert isinstance(both, tuple) and len(both) == 2
+    assert {index.sources[split_key(k)[0]].provider for k in both} == {"anthropic", "openai"}
+    assert split_key(found[fingerprint(GPT[1]["messages"][1]["content"])])[1] is None
+
+
+def test_lint_against_each_back_end(store_url: str, tmp_path: Path) -> None:
+    fill(store_url, tmp_path)
+    data = write_jsonl(tmp_path / "train.jsonl", CLAUDE + GPT)
+    result = run_cli("lint", str(data), "--store", store_url, "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    summary = json.loads(result.stdout)["summary"]
+    # GPT[0] was also recorded as a Claude output: blocked with the Claude rows.
+    assert summary["blocked"] == 4 and summary["allowed"] == 1
+    assert summary["findings_by_code"]["ANT001"] == 4
+
+
+def test_every_input_format(tmp_path: Path) -> None:
+    import datasets
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    store = tmp_path / "lineage.db"
+    fill(str(store), tmp_path)
+    rows = CLAUDE + GPT
+    files = {
+        "train.jsonl.gz": lambda p: p.write_bytes(gzip.compress(b"".join(orjson.dumps(r) + b"\n" for r in rows))),
+        "train.json": lambda p: p.write_text(json.dumps(rows)),
+        "train.arrow": lambda p: feather.write_feather(pa.Table.from_pylist(rows), str(p)),
+        "saved": lambda p: datasets.DatasetDict({"train": datasets.Dataset.from_list(rows)}).save_to_disk(str(p)),
+    }
+    for name, write in files.items():
+        write(tmp_path / name)
+        result = run_cli("lint", name, "--store", str(store), "--format", "json", cwd=tmp_path)
+        assert result.returncode == 1, (name, result.stderr)
+        report = json.loads(result.stdout)
+        assert report["summary"]["blocked"] == 4, name
+        lines = [f["line"] for f in report["findings"] if f["code"] == "ANT001"]
+        # Line formats count from 1, columnar ones give 0-based rows.
+        assert lines == ([1, 2, 3, 4] if name.startswith("train.json") else [0, 1, 2, 3]), name
+
+
+def test_an_invalid_policy_file_is_exit_2(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "rows.jsonl", CLAUDE)
+    bad = tmp_path / "org.yaml"
+    bad.write_text("documents:\n  - id: org\n    titel: Org rules\n")
+    result = run_cli("lint", "rows.jsonl", "--policy", str(bad), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "org.yaml" in result.stderr and "titel" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    big = write_jsonl(tmp_path / "big.jsonl", [chat(f"q{i}", f"answer {i}") for i in range(400_000)])
+    env = {k: v for k, v in os.environ.items() if k != "LINEAGE_STORE"}
+    primary, secondary = pty.openpty()
+    import fcntl
+    import struct
+    import termios
+
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    process = subprocess.Popen([sys.executable, "-m", "lineage", "lint", str(big), "--statistics"],
+                               stdout=subprocess.PIPE, stderr=secondary, env=env, cwd=tmp_path)
+    os.close(secondary)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    process.communicate(timeout=300)
+    os.close(primary)
+    assert process.returncode == 0
+    assert b"linting" in seen and b"examples" in seen, seen[-500:]
+    piped = run_cli("lint", str(big), "--statistics", cwd=tmp_path)
+    assert "linting" not in piped.stderr
