@@ -76,10 +76,6 @@ class _SqliteReader:
         while rows := cursor.fetchmany(_FETCH):
             yield rows
 
-    def reopen(self) -> None:
-        # A connection must not cross fork(): the child opens its own.
-        self.conn = _SqliteReader(self.path).conn
-
     def close(self) -> None:
         self.conn.close()
 
@@ -103,9 +99,6 @@ class _EngineReader:
                     yield rows
             finally:
                 cursor.close()
-
-    def reopen(self) -> None:
-        self.store.engine.dispose(close=False)
 
     def close(self) -> None:
         self.store.close()
@@ -182,10 +175,6 @@ class OriginIndex:
                 else:
                     found[fp] = (*seen, key) if isinstance(seen, tuple) else (seen, key)
         return found
-
-    def reopen(self) -> None:
-        """Make the index usable in a forked child process."""
-        self.reader.reopen()
 
     def close(self) -> None:
         self.reader.close()

@@ -85,10 +85,9 @@ class LintJob:
             return None
         return OriginIndex(self.store_url, input_bytes=self.input_bytes, preload=self.preload)
 
-    def linter(self, index: OriginIndex | None = None) -> Linter:
+    def linter(self) -> Linter:
         pack = self.pack()
-        if index is None:
-            index = self.index()
+        index = self.index()
         return Linter(
             self.settings, pack, index=index, waivers=self.waivers, today=self.today, max_findings=self.max_findings
         )
@@ -232,17 +231,14 @@ def _dataset_records(ds: Any, label: str, split: str | None, batch_size: int) ->
 # -- parallel ------------------------------------------------------------------------------------------
 
 _WORKER: Linter | None = None
-# The parent's origin index, which forked workers inherit instead of reading the store again.
-_SHARED_INDEX: OriginIndex | None = None
 
 
 def _start_worker(job: LintJob) -> None:
     global _WORKER
     gc.disable()  # as in the parent: see _collector_paused
-    index = _SHARED_INDEX
-    if index is not None:
-        index.reopen()  # the parent's connections must not be used from another process
-    _WORKER = job.linter(index)
+    # Each worker reads the store itself. A preloaded index inherited through fork() would be
+    # copied page by page into every worker anyway, as look-ups touch its reference counts.
+    _WORKER = job.linter()
 
 
 def _run_piece(piece: Piece) -> tuple[Report, list[str]]:
@@ -265,25 +261,18 @@ def _lint_parallel(
             work += [Piece(piece.path, "jsonl", s, e, n) for s, e, n in jsonl_chunks(piece.path, jobs * 4)]
         else:
             work.append(piece)
-    global _SHARED_INDEX
-    # fork where there is one: workers start without importing anything again, and share the
-    # parent's origin index (read once, here, which also fails early on a store that cannot be
-    # opened) instead of each reading the store.
+    if job.store_url is not None:
+        # A store that cannot be opened fails here, with its message, rather than in every worker.
+        OriginIndex(job.store_url, preload=False).close()
+    # fork where there is one: workers start without importing anything again.
     fork = "fork" in multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if fork else "spawn")
     results: list[tuple[Report, list[str]]] = []
-    index = job.index()
-    _SHARED_INDEX = index if fork else None
-    try:
-        with context.Pool(jobs, initializer=_start_worker, initargs=(job,)) as pool:
-            for report, unused in pool.imap(_run_piece, work):
-                results.append((report, unused))
-                if progress is not None:
-                    progress(report.examples)
-    finally:
-        _SHARED_INDEX = None
-        if index is not None:
-            index.close()
+    with context.Pool(jobs, initializer=_start_worker, initargs=(job,)) as pool:
+        for report, unused in pool.imap(_run_piece, work):
+            results.append((report, unused))
+            if progress is not None:
+                progress(report.examples)
     merged = _merge([r for r, _ in results], job.max_findings)
     unused_sets = [set(u) for _, u in results]
     still = set.intersection(*unused_sets) if unused_sets else set()
