@@ -106,3 +106,30 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
 
 def chat(question: str, answer: str) -> dict:
     return {"messages": [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]}
+
+
+def run_on_terminal(args: list[str], *, cwd: Path | None = None) -> tuple[int, bytes]:
+    """Run a command with its stderr on a pseudo-terminal (100 columns); (exit code, what it drew)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    env = {k: v for k, v in os.environ.items() if k != "LINEAGE_STORE"}
+    primary, secondary = pty.openpty()
+    # A new pseudo-terminal is 0x0, and a bar in no columns is drawn as nothing; give it a real size.
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=secondary, env=env, cwd=cwd)
+    os.close(secondary)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:  # the terminal closes when the process exits
+            break
+        if not chunk:
+            break
+        seen += chunk
+    process.communicate(timeout=600)
+    os.close(primary)
+    return process.returncode, seen

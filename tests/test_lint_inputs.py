@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import pty
-import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,7 +16,7 @@ from lineage.importers import ImportRequest, import_paths
 from lineage.linting.origins import OriginIndex, origin_key, split_key
 from lineage.store import Store
 from lineage.store.location import normalise_url
-from tests.conftest import chat, run_cli, write_jsonl
+from tests.conftest import chat, run_cli, run_on_terminal, write_jsonl
 
 CLAUDE = [chat(f"Claude q{i}?", f"Claude a{i}.") for i in range(3)]
 GPT = [chat(f"GPT q{i}?", f"GPT a{i}.") for i in range(2)]
@@ -113,28 +110,8 @@ def test_an_invalid_policy_file_is_exit_2(tmp_path: Path) -> None:
 
 def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
     big = write_jsonl(tmp_path / "big.jsonl", [chat(f"q{i}", f"answer {i}") for i in range(400_000)])
-    env = {k: v for k, v in os.environ.items() if k != "LINEAGE_STORE"}
-    primary, secondary = pty.openpty()
-    import fcntl
-    import struct
-    import termios
-
-    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-    process = subprocess.Popen([sys.executable, "-m", "lineage", "lint", str(big), "--statistics"],
-                               stdout=subprocess.PIPE, stderr=secondary, env=env, cwd=tmp_path)
-    os.close(secondary)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(primary, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    process.communicate(timeout=300)
-    os.close(primary)
-    assert process.returncode == 0
+    code, seen = run_on_terminal([sys.executable, "-m", "lineage", "lint", str(big), "--statistics"], cwd=tmp_path)
+    assert code == 0
     assert b"linting" in seen and b"examples" in seen, seen[-500:]
     piped = run_cli("lint", str(big), "--statistics", cwd=tmp_path)
     assert "linting" not in piped.stderr
