@@ -63,7 +63,11 @@ __all__ = [
     "detect_format",
     "expand_paths",
     "file_sha256",
+    "iter_jsonl_range",
+    "iter_parquet_groups",
     "iter_records",
+    "jsonl_chunks",
+    "parquet_chunks",
 ]
 
 DATASET_EXTENSIONS = (".jsonl", ".jsonl.gz", ".ndjson", ".json", ".json.gz", ".csv", ".parquet", ".arrow")
@@ -578,6 +582,47 @@ def _read_parquet(path: Path, name: str, batch_size: int) -> Iterator[Record | B
     row = 0
     try:
         for batch in pf.iter_batches(batch_size=batch_size):
+            for data in batch.to_pylist():
+                yield Record(name, row, data)
+                row += 1
+    except (pa.ArrowException, OSError) as exc:
+        raise _read_error(exc, name) from None
+
+
+def parquet_chunks(path: str | os.PathLike[str], parts: int) -> list[tuple[int, int, int]]:
+    """Split a Parquet file into about `parts` runs of whole row groups.
+
+    Returns `(first group, end group, first row)` triples, `first row` being the 0-based index of
+    the run's first row in the file, so that a reader of one run reports the file's row numbers.
+    """
+    _import_pyarrow("Parquet")
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.ParquetFile(path).metadata
+    except Exception as exc:  # pyarrow raises several kinds for a file that is not Parquet
+        raise InputError(f"not a readable Parquet file ({exc})", where=str(path), fix="check the file is complete") from None
+    groups = metadata.num_row_groups
+    step = max(1, -(-groups // max(parts, 1)))
+    chunks, row = [], 0
+    for start in range(0, groups, step):
+        end = min(start + step, groups)
+        chunks.append((start, end, row))
+        row += sum(metadata.row_group(g).num_rows for g in range(start, end))
+    return chunks or [(0, 0, 0)]
+
+
+def iter_parquet_groups(
+    path: str | os.PathLike[str], start: int, end: int, first_row: int, *, batch_size: int = 10_000
+) -> Iterator[Record | BadRecord]:
+    """The records of row groups `start` to `end` (exclusive) of a Parquet file (from `parquet_chunks`)."""
+    pa = _import_pyarrow("Parquet")
+    import pyarrow.parquet as pq
+
+    name = str(path)
+    row = first_row
+    try:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size, row_groups=range(start, end)):
             for data in batch.to_pylist():
                 yield Record(name, row, data)
                 row += 1

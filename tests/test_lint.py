@@ -400,3 +400,25 @@ def test_text_report_says_when_no_store_was_read(tmp_path: Path) -> None:
     write_jsonl(tmp_path / "rows.jsonl", CLAUDE)
     result = run_cli("lint", "rows.jsonl", cwd=tmp_path)
     assert "no lineage store was read" in result.stdout
+
+
+def test_jobs_split_parquet_by_row_groups(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import lineage.linting.run as run
+    from lineage.readers import parquet_chunks
+
+    rows = MIXED * 500
+    path = tmp_path / "big.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=1000)
+    assert len(parquet_chunks(path, 8)) == 6  # 6 row groups, one run each
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(run, "_PARALLEL_MIN_BYTES", 0)  # small enough to split here
+    one = run.lint([str(path)])
+    two = run.lint([str(path)], jobs=2)
+    assert one.summary() == two.summary()
+    assert one.summary()["blocked"] == 4 * 500
+    assert [(f.line, f.code) for f in one.findings] == [(f.line, f.code) for f in two.findings]
+    assert max(f.line for f in two.findings) == len(rows) - 1  # row indexes of the whole file
+    assert [(f.path, f.examples) for f in two.files] == [(str(path), len(rows))]

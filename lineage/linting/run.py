@@ -5,7 +5,7 @@
     report.exit_code, report.summary(), report.findings
 
 With `jobs` above 1, a large input is cut into pieces (JSONL files into byte ranges that start
-at line starts; other files whole) that worker processes lint; their reports are merged in input
+at line starts, Parquet files into runs of row groups, other files whole) that worker processes lint; their reports are merged in input
 order, so the result is the same as with one process.
 """
 
@@ -36,8 +36,10 @@ from lineage.readers import (
     detect_format,
     expand_paths,
     iter_jsonl_range,
+    iter_parquet_groups,
     iter_records,
     jsonl_chunks,
+    parquet_chunks,
 )
 from lineage.report.model import FileSummary, LintFinding, Report, RuleInfo, SourceUse
 
@@ -47,15 +49,19 @@ _PARALLEL_MIN_BYTES = 4 << 20
 
 @dataclass(frozen=True)
 class Piece:
-    """A unit of work: a whole file, or one byte range of a JSONL file."""
+    """A unit of work: a whole file, a byte range of a JSONL file, or row groups of a Parquet file."""
 
     path: str
     format: str
+    # With end >= 0: bytes [start, end) of JSONL, or row groups [start, end) of Parquet; first_line
+    # is then the line (JSONL) or row index (Parquet) the piece starts at.
     start: int = 0
     end: int = -1
     first_line: int = 1
 
     def records(self, settings: LintSettings) -> Iterator[Record | BadRecord]:
+        if self.end >= 0 and self.format == "parquet":
+            return iter_parquet_groups(self.path, self.start, self.end, self.first_line, batch_size=settings.batch_size)
         if self.end >= 0:
             return iter_jsonl_range(self.path, self.start, self.end, self.first_line)
         return iter_records(self.path, format=self.format, batch_size=settings.batch_size)
@@ -259,6 +265,8 @@ def _lint_parallel(
     for piece in pieces:
         if piece.format == "jsonl" and not _is_gzip(piece.path):
             work += [Piece(piece.path, "jsonl", s, e, n) for s, e, n in jsonl_chunks(piece.path, jobs * 4)]
+        elif piece.format == "parquet":
+            work += [Piece(piece.path, "parquet", s, e, n) for s, e, n in parquet_chunks(piece.path, jobs * 4)]
         else:
             work.append(piece)
     if job.store_url is not None:
