@@ -79,24 +79,28 @@ _FLAGS = ("commercial", "distribute_model", "publish_dataset")
 
 
 def _checked(config: Config) -> Config:
-    where = str(config.path)
-    for key in _LIST_OF_TEXT:
-        value = config.get(key)
-        if isinstance(value, str):
-            continue
-        if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
-            raise ConfigError(f"`{key}` must be a list of strings", where=where, fix=f'e.g. {key} = ["..."]')
-    for key in _TEXT:
-        value = config.get(key)
-        if value is not None and not isinstance(value, str):
-            raise ConfigError(f"`{key}` must be a string in quotes", where=where)
-    for key in _FLAGS:
-        value = config.get(key)
-        if value is not None and not isinstance(value, bool):
-            raise ConfigError(f"`{key}` must be true or false", where=where)
+    check_types(config.data, str(config.path))
     store = config.get("store")
     if store is not None and (not isinstance(store, str) or not store.strip()):
         raise ConfigError(
             "`store` must be a path or URL in quotes", where=str(config.path), fix='e.g. store = ".lineage/lineage.db"'
         )
     return config
+
+
+def check_types(data: dict[str, Any], where: str) -> None:
+    """Refuse settings of the wrong type (lists of text, text, true/false) with the key named."""
+    for key in _LIST_OF_TEXT:
+        value = data.get(key)
+        if isinstance(value, str):
+            continue
+        if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
+            raise ConfigError(f"`{key}` must be a list of strings", where=where, fix=f'e.g. {key} = ["..."]')
+    for key in _TEXT:
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"`{key}` must be a string in quotes", where=where)
+    for key in _FLAGS:
+        value = data.get(key)
+        if value is not None and not isinstance(value, bool):
+            raise ConfigError(f"`{key}` must be true or false", where=where)

@@ -414,7 +414,7 @@ def iter_jsonl_range(path: str | os.PathLike[str], start: int, end: int, first_l
         raise _read_error(exc, str(p)) from None
 
 
-def _looks_like_jsonl(path: Path) -> bool:
+def looks_like_jsonl(path: Path) -> bool:
     """True if the first non-blank line is a whole JSON object and another non-blank line follows.
 
     Reads two lines, not the file, so that a big JSONL file named .json is streamed rather than loaded
@@ -462,7 +462,7 @@ def _unwrap(value: object) -> list[Any] | None:
 
 def _read_json(path: Path, name: str, batch_size: int) -> Iterator[Record | BadRecord]:
     try:
-        if _looks_like_jsonl(path):
+        if looks_like_jsonl(path):
             yield from _read_jsonl(path, name, batch_size)
             return
         # A JSON document has to be parsed whole: memory is the size of the file.

@@ -229,6 +229,7 @@ def test_max_findings_and_output_file(project: Path, tmp_path: Path) -> None:
 def test_flags_override_the_config(project: Path) -> None:
     # Not distributed any more: the Llama rows carry no obligations.
     code, out, _ = lint(project, "data/train.jsonl", "--format", "json", "--no-distribute-model")
+    assert code == 1
     summary = json.loads(out)["summary"]
     assert summary["allowed_with_obligations"] == 0 and summary["allowed"] == 7
     # Distributed under a name that breaks the Llama 3.1 naming duty: those rows are blocked.
@@ -277,6 +278,8 @@ def test_per_path_overrides(project: Path) -> None:
     report = json.loads(out)
     files = {f["path"]: f for f in report["files"]}
     assert files["evals/claude.jsonl"]["blocked"] == 0
+    assert files["evals/claude.jsonl"]["allowed"] == len(CLAUDE)
+    assert not [f for f in report["findings"] if f["path"] == "evals/claude.jsonl"]
     assert files["data/train.jsonl"]["blocked"] == 4
     assert code == 1
 
@@ -369,21 +372,32 @@ def test_library_api_takes_paths_and_datasets(project: Path, monkeypatch: pytest
 
 
 def test_jobs_give_the_same_report(project: Path, tmp_path: Path) -> None:
-    # Large enough to be split: several megabytes of the mixed rows, repeated.
-    big = tmp_path / "big.jsonl"
+    # Large enough to be split: several megabytes of the mixed rows, repeated; and a second file
+    # under an override, with waivers that lift nothing, so that merging has work to do.
+    big = project / "jobs" / "big.jsonl"
+    big.parent.mkdir(exist_ok=True)
     lines = [orjson.dumps(r) for r in MIXED]
     with big.open("wb") as handle:
         for _ in range(4000):
             handle.write(b"\n".join(lines) + b"\n")
     assert big.stat().st_size > 4 << 20
-    one = json.loads(lint(project, str(big), "--format", "json")[1])
-    two = json.loads(lint(project, str(big), "--format", "json", "--jobs", "2")[1])
-    assert one["summary"] == two["summary"]
-    assert one["summary"]["blocked"] == 4 * 4000
-    assert [(f["line"], f["code"]) for f in one["findings"]] == [(f["line"], f["code"]) for f in two["findings"]]
-    assert sorted(json.dumps(s, sort_keys=True) for s in one["sources"]) == sorted(
-        json.dumps(s, sort_keys=True) for s in two["sources"]
-    )
+    write_jsonl(project / "jobs" / "claude.jsonl", CLAUDE)
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text("waivers:\n" + "".join(
+        f"  - id: {name}\n    codes: [ANT001]\n    scope: {{provider: xai}}\n    approved_by: a\n    reference: b\n"
+        for name in ("zeta", "alpha")
+    ))
+    config = project / "lineage.toml"
+    config.write_text(PYPROJECT.replace("[tool.lineage]", "") + '\n[[overrides]]\npaths = ["jobs/claude*"]\nuntracked = "error"\n')
+    args = ["jobs/big.jsonl", "jobs/claude.jsonl", "--format", "json", "--waivers", str(waivers)]
+    try:
+        one = json.loads(lint(project, *args)[1])
+        two = json.loads(lint(project, *args, "--jobs", "2")[1])
+    finally:
+        config.unlink()
+    assert one["summary"]["blocked"] == 4 * 4000 + len(CLAUDE)
+    assert one == two
+    assert [f["message"].split("'")[1] for f in one["findings"] if f["code"] == "LIN007"] == ["zeta", "alpha"]
 
 
 def test_an_empty_configured_folder_is_not_an_error(tmp_path: Path) -> None:
@@ -422,3 +436,76 @@ def test_jobs_split_parquet_by_row_groups(project: Path, tmp_path: Path, monkeyp
     assert [(f.line, f.code) for f in one.findings] == [(f.line, f.code) for f in two.findings]
     assert max(f.line for f in two.findings) == len(rows) - 1  # row indexes of the whole file
     assert [(f.path, f.examples) for f in two.files] == [(str(path), len(rows))]
+
+
+def test_flags_beat_override_selection_and_ignore_all(project: Path) -> None:
+    config = project / "lineage.toml"
+    config.write_text(PYPROJECT.replace("[tool.lineage]", "") + 'select = ["LIN"]\n[[overrides]]\npaths = ["*"]\nselect = ["LIN010"]\n')
+    try:
+        code, out, _ = lint(project, "data/train.jsonl", "--select", "ANT", "--format", "json")
+        assert code == 1
+        assert json.loads(out)["summary"]["findings_by_code"] == {"ANT001": 4}
+        code, out, _ = lint(project, "data/train.jsonl", "--ignore", "ALL", "--format", "json")
+        assert code == 0 and json.loads(out)["summary"]["findings"] == 0
+    finally:
+        config.unlink()
+
+
+def test_a_json_file_of_json_lines_reports_lines(project: Path) -> None:
+    path = project / "data" / "lines.json"
+    path.write_text(orjson.dumps(CLAUDE[0]).decode() + "\n\n" + orjson.dumps(CLAUDE[1]).decode() + "\n")
+    try:
+        code, out, _ = lint(project, "data/lines.json")
+    finally:
+        path.unlink()
+    assert code == 1
+    assert "data/lines.json:1: ANT001" in out and "data/lines.json:3: ANT001" in out
+
+
+@pytest.mark.parametrize(
+    ("config", "args", "message"),
+    [
+        ("", ["--map", "bogus=x"], "unknown role 'bogus'"),
+        ('layout = "bogus"\n', [], "`layout` must be one of"),
+        ("map = {}\n", [], "`map` is empty"),
+        ('[[overrides]]\npaths = ["*"]\ncompetes_with = 5\n', [], "`competes_with` must be a list of strings"),
+        ('[[overrides]]\npaths = ["*"]\ncommercial = "yes"\n', [], "`commercial` must be true or false"),
+    ],
+)
+def test_bad_settings_are_exit_2(tmp_path: Path, config: str, args: list[str], message: str) -> None:
+    (tmp_path / "lineage.toml").write_text(config)
+    write_jsonl(tmp_path / "rows.jsonl", CLAUDE)
+    result = run_cli("lint", "rows.jsonl", *args, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_click_usage_errors_are_one_line(tmp_path: Path) -> None:
+    result = run_cli("lint", "--jobs", "0", "x.jsonl", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "Error: Invalid value for '--jobs' / '-j': 0 is not in the range x>=1, lineage lint: see `lineage lint --help`"
+    ]
+
+
+def test_bad_inline_licence_is_a_malformed_row(project: Path, tmp_path: Path) -> None:
+    rows = [{**chat("q?", "a."), "_lineage": {"kind": "dataset", "name": "x", "license": "not (an spdx"}}, CLAUDE[0]]
+    path = write_jsonl(tmp_path / "rows.jsonl", rows)
+    code, out, err = lint(project, str(path), "--format", "json")
+    assert code == 1, err
+    report = json.loads(out)
+    (bad,) = [f for f in report["findings"] if f["code"] == "LIN010"]
+    assert bad["line"] == 1 and "invalid licence expression" in bad["message"]
+
+
+def test_dataset_dict_names_each_split_once(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datasets
+
+    import lineage
+    from lineage.report import render
+
+    monkeypatch.chdir(project)
+    report = lineage.lint(datasets.DatasetDict({"train": datasets.Dataset.from_list(CLAUDE)}))
+    text = render(report, "text")
+    assert "<dataset>[train]:row 0: ANT001" in text and "[train][train]" not in text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import orjson
@@ -37,10 +37,42 @@ def fill(url: str, folder: Path) -> None:
     store.close()
 
 
-def test_origin_keys_round_trip() -> None:
-    day = WHEN.date()
-    assert split_key(origin_key(7, day)) == (7, day)
-    assert split_key(origin_key(7, None)) == (7, None)
+@pytest.mark.parametrize("day", [date(1, 1, 1), date(1800, 1, 1), date(1858, 11, 17), WHEN.date(), date(9999, 12, 31), None])
+def test_origin_keys_round_trip(day: date | None) -> None:
+    for ident in (1, 7, 1 << 32):
+        assert split_key(origin_key(ident, day)) == (ident, day)
+
+
+def test_old_dates_keep_their_source(tmp_path: Path) -> None:
+    store = tmp_path / "lineage.db"
+    fill(str(store), tmp_path)
+    old = write_jsonl(tmp_path / "old.jsonl", [chat("Old q?", "Old Claude answer.")])
+    with Store.open(str(store)) as opened:
+        import_paths(opened, [old], ImportRequest(source={"provider": "anthropic", "model": "claude-sonnet-4-5"},
+                                                  generated_at=datetime(1800, 1, 1, tzinfo=timezone.utc)))
+    result = run_cli("lint", str(old), "--store", str(store), "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    (source,) = json.loads(result.stdout)["sources"]
+    assert source["source"]["provider"] == "anthropic"
+
+
+def test_a_damaged_store_is_exit_2(tmp_path: Path) -> None:
+    import shutil
+    import sqlite3
+
+    store = tmp_path / "lineage.db"
+    fill(str(store), tmp_path)
+    broken = tmp_path / "broken.db"
+    shutil.copy(store, broken)
+    conn = sqlite3.connect(broken)
+    conn.execute("DROP TABLE lineage_origins")
+    conn.commit()
+    conn.close()
+    data = write_jsonl(tmp_path / "rows.jsonl", CLAUDE)
+    result = run_cli("lint", str(data), "--store", str(broken), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "cannot read the store" in result.stderr
 
 
 @pytest.mark.parametrize("preload", [True, False])

@@ -24,6 +24,28 @@ class LineageClickError(click.ClickException):
 class LineageGroup(click.Group):
     """The top-level group: turns expected failures into one line and exit code 2."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # click prints a bad option or argument as three lines (usage, hint, error); the contract
+        # is one line, so usage errors are shown here, and everything else as click does.
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `lineage` alone: the help, as click shows it
+                exc.show()
+                raise SystemExit(exc.exit_code) from None
+            command = exc.ctx.command_path if exc.ctx is not None else "lineage"
+            click.echo(f"Error: {exc.format_message().rstrip('.')}, {command}: see `{command} --help`", err=True)
+            raise SystemExit(exc.exit_code) from None
+        except click.ClickException as exc:
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            raise SystemExit(1) from None
+        # Without standalone mode, click returns an Exit's code (from --help or --version).
+        raise SystemExit(code if isinstance(code, int) else 0)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)

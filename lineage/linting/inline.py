@@ -19,6 +19,7 @@ from datetime import date
 from typing import Any
 
 from lineage.exceptions import LayoutError, UsageError
+from lineage.licenses import normalise_license
 from lineage.linting.origins import INLINE_BASE, origin_key
 from lineage.linting.settings import InlineColumns
 from lineage.policy.catalogue import Catalogue
@@ -38,7 +39,7 @@ class InlineReader:
         self.specs: dict[int, SourceSpec] = {}
         self._idents: dict[str, int] = {}
         self._cache: dict[tuple[Any, ...], int] = {}
-        self._days: dict[Any, date | None] = {}
+        self._days: dict[tuple[type, Any], date | None] = {}
         plain = {f: getattr(columns, f) for f in ("provider", "kind", "channel", "license", "name")}
         self._plain = {f: c for f, c in plain.items() if c}
         # Every key that may carry provenance: a row with none of them is settled in one step.
@@ -102,15 +103,17 @@ class InlineReader:
         ident = self._cache.get(cache_key)
         if ident is None:
             ident = self._cache[cache_key] = self._spec(fields)
-        day = self._days.get(when, False) if _hashable(when) else False
+        # Keyed by type too: True == 1, but a boolean is no time.
+        cache_key = (type(when), when) if _hashable(when) else None
+        day = self._days.get(cache_key, False) if cache_key is not None else False
         if day is False:
             try:
                 moment = parse_time(when)
             except ValueError as exc:
                 raise LayoutError(f"{where}: {exc}") from None
             day = moment.date() if moment is not None else None
-            if _hashable(when):
-                self._days[when] = day
+            if cache_key is not None:
+                self._days[cache_key] = day
         return origin_key(ident, day)  # type: ignore[arg-type]
 
     def _spec(self, fields: dict[str, Any]) -> int:
@@ -121,7 +124,10 @@ class InlineReader:
             if entry is not None and entry.license:
                 kind = "open-model"
         try:
-            spec = SourceSpec.build(**{**fields, "kind": kind})
+            license_ = fields.get("license")
+            spec = SourceSpec.build(**{
+                **fields, "kind": kind, "license": normalise_license(license_) if license_ else None,
+            })
         except UsageError as exc:
             raise LayoutError(f"invalid inline provenance: {exc.what.removeprefix('invalid source: ')}") from None
         ident = self._idents.get(spec.key)

@@ -81,6 +81,7 @@ class Linter:
         base = self._judge(settings.rules)
         self.inline = InlineReader(settings.inline, base.evaluator.catalogue) if settings.inline.enabled else None
         self._system_fps: dict[str, bytes] = {}
+        self._uses: dict[bytes, SourceUse] = {}
 
     # -- judges ------------------------------------------------------------------------------
 
@@ -99,8 +100,15 @@ class Linter:
         codes = judge.rules.codes
         kept = tuple(f for f in evaluation.findings if f.severity != "info" and codes.keeps(f.code))
         if use is None:
-            use = judge.uses[id(evaluation)] = SourceUse(evaluation, findings=list(kept))
-            self.report.sources.append(use)
+            # Two rule sets (an override and the base rules) that judge a source alike share one
+            # entry, as reports merged from worker processes do.
+            fresh = SourceUse(evaluation, findings=list(kept))
+            signature = fresh.signature()
+            use = self._uses.get(signature)
+            if use is None:
+                use = self._uses[signature] = fresh
+                self.report.sources.append(use)
+            judge.uses[id(evaluation)] = use
         outcome = judge.outcomes[key] = Outcome(
             use, kept, any(f.severity == "error" for f in kept), bool(evaluation.obligations)
         )

@@ -1,8 +1,9 @@
 """Finding the recorded origins of many fingerprints at once, for lint.
 
 Lint needs, per fingerprint, only which sources produced it and on what day (the day picks the
-terms version in force). Both are packed into one integer, an *origin key*: `source * 10**6 +
-day`, the day as a Modified Julian Day number (0 when unknown). The store computes the keys in
+terms version in force). Both are packed into one integer, an *origin key*: `source * 10**7 +
+day`, the day as its proleptic Gregorian ordinal (1 for 0001-01-01 up to 3,652,059 for
+9999-12-31, every date Python has; 0 when unknown). The store computes the keys in
 SQL, so a fingerprint maps to an int (one origin, by far the commonest) or a tuple of ints.
 
 Two ways to read them, chosen per run:
@@ -21,7 +22,7 @@ through the store's SQLAlchemy engine and the driver's own cursor.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,7 @@ from lineage.sources import SourceSpec
 # One origin key, or several for a text recorded from more than one source.
 Origins = int | tuple[int, ...]
 
-DAY_SPAN = 1_000_000
-_MJD_EPOCH = date(1858, 11, 17)
+DAY_SPAN = 10_000_000
 # Sources named inside rows get idents from here up, clear of the store's ids.
 INLINE_BASE = 1 << 32
 
@@ -44,21 +44,21 @@ PRELOAD_MAX_ORIGINS = 4_000_000
 # A rough lower bound of bytes per segment in a dataset file, to guess segments from sizes.
 _BYTES_PER_SEGMENT = 80
 
-# The origin key in SQL, per dialect: the day of generated_at as a Modified Julian Day.
+# The origin key in SQL, per dialect: the day of generated_at as its ordinal (date.toordinal()).
 _KEY_SQL = {
-    "sqlite": "source_id * 1000000 + COALESCE(CAST(julianday(date(generated_at)) - 2400000.5 AS INTEGER), 0)",
-    "postgresql": "source_id::bigint * 1000000 + COALESCE(generated_at::date - DATE '1858-11-17', 0)",
+    "sqlite": "source_id * 10000000 + COALESCE(CAST(julianday(date(generated_at)) - 1721424.5 AS INTEGER), 0)",
+    "postgresql": "source_id::bigint * 10000000 + COALESCE(generated_at::date - DATE '0001-01-01' + 1, 0)",
 }
 
 
 def origin_key(ident: int, day: date | None) -> int:
-    return ident * DAY_SPAN + ((day - _MJD_EPOCH).days if day is not None else 0)
+    return ident * DAY_SPAN + (day.toordinal() if day is not None else 0)
 
 
 def split_key(key: int) -> tuple[int, date | None]:
     """(source ident, day) of an origin key."""
-    ident, mjd = divmod(key, DAY_SPAN)
-    return ident, (_MJD_EPOCH + timedelta(days=mjd) if mjd else None)
+    ident, ordinal = divmod(key, DAY_SPAN)
+    return ident, (date.fromordinal(ordinal) if ordinal else None)
 
 
 class _SqliteReader:
@@ -72,9 +72,14 @@ class _SqliteReader:
         self.conn = open_sqlite_readonly(path)
 
     def batches(self, sql: str, params: Sequence[Any] = ()) -> Iterator[list[tuple[Any, ...]]]:
-        cursor = self.conn.execute(sql, params)
-        while rows := cursor.fetchmany(_FETCH):
-            yield rows
+        import sqlite3
+
+        try:
+            cursor = self.conn.execute(sql, params)
+            while rows := cursor.fetchmany(_FETCH):
+                yield rows
+        except sqlite3.DatabaseError as exc:
+            raise _damaged(exc, str(self.path)) from None
 
     def close(self) -> None:
         self.conn.close()
@@ -97,11 +102,22 @@ class _EngineReader:
                 cursor.execute(sql, tuple(params))
                 while rows := cursor.fetchmany(_FETCH):
                     yield rows
+            except conn.dialect.dbapi.Error as exc:
+                raise _damaged(exc, self.store.location) from None
             finally:
                 cursor.close()
 
     def close(self) -> None:
         self.store.close()
+
+
+def _damaged(exc: Exception, where: str) -> Exception:
+    from lineage.exceptions import StoreError
+
+    return StoreError(
+        f"cannot read the store's origins ({' '.join(str(exc).split())})", where=where,
+        fix="check that it is a complete lineage store (`lineage stats`); restore it from a backup if damaged",
+    )
 
 
 class OriginIndex:

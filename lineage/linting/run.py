@@ -14,14 +14,13 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from lineage.config import Config, find_config
 from lineage.exceptions import InputError, UsageError
@@ -39,6 +38,7 @@ from lineage.readers import (
     iter_parquet_groups,
     iter_records,
     jsonl_chunks,
+    looks_like_jsonl,
     parquet_chunks,
 )
 from lineage.report.model import FileSummary, LintFinding, Report, RuleInfo, SourceUse
@@ -188,7 +188,7 @@ def _lint(
     if not paths:
         raise UsageError("no dataset files to lint", fix="name files, folders or glob patterns")
     files = expand_paths(paths)
-    pieces = [Piece(str(p), settings.input_format or detect_format(p)) for p in files]
+    pieces = [Piece(str(p), _format(p, settings.input_format)) for p in files]
     job.input_bytes = sum(file_size(p) for p in files)
     if jobs > 1 and job.input_bytes >= _PARALLEL_MIN_BYTES:
         return _lint_parallel(job, pieces, jobs, progress)
@@ -196,6 +196,12 @@ def _lint(
     for piece in pieces:
         linter.lint_records(piece.records(settings), piece.path, piece.format, progress=progress)
     return _finish(job, linter.report, [linter.unused_waivers()], linter.pack)
+
+
+def _format(path: Path, forced: str | None) -> str:
+    fmt = forced or detect_format(path)
+    # A .json file that holds JSON lines is read as JSONL, with line numbers rather than indexes.
+    return "jsonl" if fmt == "json" and looks_like_jsonl(path) else fmt
 
 
 def _store_url(flag: str | None, config: Config) -> str | None:
@@ -242,6 +248,8 @@ _WORKER: Linter | None = None
 def _start_worker(job: LintJob) -> None:
     global _WORKER
     gc.disable()  # as in the parent: see _collector_paused
+    # Ctrl-C reaches the whole process group: the parent stops the pool and says so, once.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Each worker reads the store itself. A preloaded index inherited through fork() would be
     # copied page by page into every worker anyway, as look-ups touch its reference counts.
     _WORKER = job.linter()
@@ -251,6 +259,7 @@ def _run_piece(piece: Piece) -> tuple[Report, list[str]]:
     linter = _WORKER
     assert linter is not None
     linter.report = Report(max_findings=linter.report.max_findings, use_context=linter.report.use_context)
+    linter._uses.clear()
     for judge in linter._judges.values():
         judge.uses.clear()
         judge.outcomes.clear()
@@ -282,9 +291,9 @@ def _lint_parallel(
             if progress is not None:
                 progress(report.examples)
     merged = _merge([r for r, _ in results], job.max_findings)
-    unused_sets = [set(u) for _, u in results]
-    still = set.intersection(*unused_sets) if unused_sets else set()
-    linter_unused = [Finding("LIN007", "warning", message) for message in sorted(still)]
+    # A waiver lifted nothing when it lifted nothing in every piece; kept in the waivers file's order.
+    still = [m for m in results[0][1] if all(m in unused for _, unused in results)] if results else []
+    linter_unused = [Finding("LIN007", "warning", message) for message in still]
     return _finish(job, merged, [linter_unused], job.pack())
 
 
@@ -319,9 +328,7 @@ def _merge(reports: list[Report], max_findings: int | None) -> Report:
             into.examples += summary.examples
             into.verdicts.update(summary.verdicts)
         for use in report.sources:
-            key = orjson.dumps(
-                [use.evaluation.to_dict(), [f.to_dict() for f in use.findings]], option=orjson.OPT_SORT_KEYS
-            )
+            key = use.signature()
             into_use = uses.get(key)
             if into_use is None:
                 uses[key] = into_use = SourceUse(use.evaluation, findings=list(use.findings))

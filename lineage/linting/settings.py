@@ -24,9 +24,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from lineage.config import Config
+from lineage.config import Config, check_types
 from lineage.exceptions import ConfigError, UsageError
 from lineage.policy.context import CONTEXT_KEYS, UseContext, build_context
+from lineage.segments import LAYOUTS, check_mapping
 
 UNTRACKED_MODES = ("ignore", "warn", "error")
 # Columns that name a row's model when the configuration names none.
@@ -69,7 +70,7 @@ class CodeFilter:
 
     def keeps(self, code: str) -> bool:
         selected = any(p == "ALL" or code.startswith(p) for p in self.select)
-        return selected and not any(code.startswith(p) for p in self.ignore)
+        return selected and not any(p == "ALL" or code.startswith(p) for p in self.ignore)
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,7 @@ def build_settings(
         overrides = tuple(_without(o, "all_segments") for o in overrides)
     if select:
         base = replace(base, codes=replace(base.codes, select=tuple(c.strip().upper() for c in select)))
+        overrides = tuple(_without(o, "select") for o in overrides)
     if ignore:
         base = replace(base, codes=replace(base.codes, ignore=base.codes.ignore + tuple(c.strip().upper() for c in ignore)))
     given = {k for k, v in (context_flags or {}).items() if v is not None}
@@ -243,9 +245,18 @@ def build_settings(
         mapping = configured_mapping
     configured_layout = config.get("layout")
     if layout is None and configured_layout is not None:
-        if not isinstance(configured_layout, str):
-            raise ConfigError("`layout` must be a layout name in quotes", where=where)
+        if not isinstance(configured_layout, str) or configured_layout not in LAYOUTS:
+            raise ConfigError(f"`layout` must be one of {', '.join(LAYOUTS)}", where=where, fix='e.g. layout = "alpaca"')
         layout = configured_layout
+    if layout is not None and layout not in LAYOUTS:
+        raise UsageError(f"unknown layout {layout!r}", fix=f"use one of {', '.join(LAYOUTS)}")
+    if mapping is not None:
+        if not mapping:
+            raise ConfigError("`map` is empty", where=where, fix='name at least one ROLE = "field", or remove it')
+        try:
+            check_mapping(mapping)
+        except UsageError as exc:
+            raise ConfigError(exc.what, where=where if configured_mapping is not None else "--map", fix=exc.fix) from None
     return LintSettings(
         rules=base,
         strict=strict if strict is not None else _flag(config.get("strict", False), "strict", where),
@@ -285,6 +296,8 @@ def _overrides(raw: Any, where: str) -> tuple[Override, ...]:
             raise ConfigError(f"override {n} needs `paths`, a list of glob patterns", where=where,
                               fix='e.g. paths = ["evals/**"]')
         values = {k: v for k, v in item.items() if k != "paths"}
+        # The same types as at the top level: pydantic alone would take "yes" for true.
+        check_types(values, f"{where}, override {n}")
         override = Override(tuple(paths), values)
         # Check the values now, so a bad override fails before any file is read.
         _apply(Rules(UseContext()), values, where=f"{where}, override {n}")

@@ -87,6 +87,13 @@ class SourceUse:
     segments: int = 0
     examples: int = 0
 
+    def signature(self) -> bytes:
+        """Equal for two uses that say the same (source, terms, outcome), wherever they were made."""
+        import orjson
+
+        return orjson.dumps([self.evaluation.to_dict(), [f.to_dict() for f in self.findings]],
+                            option=orjson.OPT_SORT_KEYS)
+
     @property
     def verdict(self) -> str:
         if any(f.severity == "error" for f in self.findings):

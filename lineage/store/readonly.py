@@ -1,8 +1,9 @@
 """Reading an SQLite store without SQLAlchemy, for `lineage lint`.
 
 Lint only reads, and a pre-commit hook on a small file must start fast: importing SQLAlchemy
-costs more than linting a thousand examples. The file is opened read-only (`mode=ro`), so a
-lint never changes the store, not even its journal mode.
+costs more than linting a thousand examples. The file is opened read-only (`mode=ro`): a lint
+never writes the store's data or changes its journal mode (SQLite may still create the `-wal`
+and `-shm` files a WAL-mode database reads through).
 """
 
 from __future__ import annotations

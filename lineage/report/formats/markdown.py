@@ -49,7 +49,7 @@ def location(finding: LintFinding, fmt: str | None) -> str:
         return finding.path
     if fmt is None or fmt in LINE_FORMATS:
         return f"{finding.path}:{finding.line}"
-    split = f"[{finding.split}]" if finding.split else ""
+    split = f"[{finding.split}]" if finding.split and not finding.path.endswith(f"[{finding.split}]") else ""
     unit = "element" if fmt == "json" else "row"
     return f"{finding.path}{split}:{unit} {finding.line}"
 

@@ -19,7 +19,7 @@ def finding_line(finding: LintFinding, fmt: str | None = None) -> str:
     where = location(finding)
     if finding.line is not None and fmt not in (None, "jsonl", "csv"):
         # Not a line an editor shows: an element of a JSON array, or a row of a columnar file.
-        split = f"[{finding.split}]" if finding.split else ""
+        split = f"[{finding.split}]" if finding.split and not finding.path.endswith(f"[{finding.split}]") else ""
         unit = "element" if fmt == "json" else "row"
         where = f"{finding.path}{split}:{unit} {finding.line}"
     source = f" ({finding.source.label()})" if finding.source else ""
