@@ -273,9 +273,9 @@ def _lint_parallel(
     work: list[Piece] = []
     for piece in pieces:
         if piece.format == "jsonl" and not _is_gzip(piece.path):
-            work += [Piece(piece.path, "jsonl", s, e, n) for s, e, n in jsonl_chunks(piece.path, jobs * 4)]
+            work += [Piece(piece.path, "jsonl", s, e, n) for s, e, n in jsonl_chunks(piece.path, jobs * 8)]
         elif piece.format == "parquet":
-            work += [Piece(piece.path, "parquet", s, e, n) for s, e, n in parquet_chunks(piece.path, jobs * 4)]
+            work += [Piece(piece.path, "parquet", s, e, n) for s, e, n in parquet_chunks(piece.path, jobs * 8)]
         else:
             work.append(piece)
     if job.store_url is not None:

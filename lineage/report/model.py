@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from lineage.policy.engine import Citation, Evaluation, Finding
 from lineage.sources import SourceSpec
@@ -17,9 +17,12 @@ REPORT_VERSION = "1.0"
 VERDICTS = ("blocked", "allowed", "allowed-with-obligations", "untracked", "malformed")
 
 
-@dataclass(frozen=True, slots=True)
-class LintFinding:
-    """One rule outcome for one example (or, with no line, for the run as a whole)."""
+class LintFinding(NamedTuple):
+    """One rule outcome for one example (or, with no line, for the run as a whole).
+
+    A named tuple: a large dataset has hundreds of thousands, made in lint's hot loop and sent
+    back from worker processes, and a tuple is the cheapest to build and to pickle.
+    """
 
     path: str
     # 1-based line (or element index) for jsonl/json/csv; 0-based row index for columnar files.
