@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -187,24 +188,24 @@ class Report:
 
     def obligations(self) -> list[dict[str, Any]]:
         """Each distinct obligation once, with the sources and example counts it comes from."""
-        merged: dict[tuple[str, str, str | None], dict[str, Any]] = {}
-        for use in self.sources:
-            for obligation in use.evaluation.obligations:
-                key = (obligation.code, obligation.type, obligation.text)
-                entry = merged.setdefault(key, {**obligation.to_dict(), "sources": [], "examples": 0})
-                label = use.evaluation.source.label()
-                if label not in entry["sources"]:
-                    entry["sources"].append(label)
-                entry["examples"] += use.examples
-        return list(merged.values())
+        return self._per_source(lambda use: [
+            ((o.code, o.type, o.text), o.to_dict()) for o in use.evaluation.obligations
+        ])
 
     def waivers_applied(self) -> list[dict[str, Any]]:
-        merged: dict[tuple[str, str], dict[str, Any]] = {}
+        """Each waiver and code it lifted once, with the sources and example counts it covers."""
+        return self._per_source(lambda use: [
+            ((w.waiver.id, w.code), w.to_dict()) for w in use.evaluation.waivers_applied
+        ])
+
+    def _per_source(
+        self, items: Callable[[SourceUse], list[tuple[tuple[Any, ...], dict[str, Any]]]]
+    ) -> list[dict[str, Any]]:
+        merged: dict[tuple[Any, ...], dict[str, Any]] = {}
         for use in self.sources:
-            for applied in use.evaluation.waivers_applied:
-                key = (applied.waiver.id, applied.code)
-                entry = merged.setdefault(key, {**applied.to_dict(), "sources": [], "examples": 0})
-                label = use.evaluation.source.label()
+            label = use.evaluation.source.label()
+            for key, item in items(use):
+                entry = merged.setdefault(key, {**item, "sources": [], "examples": 0})
                 if label not in entry["sources"]:
                     entry["sources"].append(label)
                 entry["examples"] += use.examples
