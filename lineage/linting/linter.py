@@ -27,7 +27,6 @@ from lineage.policy.waivers import Waiver
 from lineage.readers import BadRecord, Record
 from lineage.report.model import FileSummary, LintFinding, Report, SourceUse
 from lineage.segments import COMPLETION_ROLES, segment_rows
-from lineage.sources import SourceSpec
 
 # Lint's own codes; their text is in ENGINE_CODES, with the engine's.
 UNTRACKED = "LIN009"
@@ -82,6 +81,11 @@ class Linter:
         self.inline = InlineReader(settings.inline, base.evaluator.catalogue) if settings.inline.enabled else None
         self._system_fps: dict[str, bytes] = {}
         self._uses: dict[bytes, SourceUse] = {}
+
+    def close(self) -> None:
+        """Let go of the store."""
+        if self.index is not None:
+            self.index.close()
 
     # -- judges ------------------------------------------------------------------------------
 
@@ -360,10 +364,6 @@ def _hits(hits: dict[tuple[int, str], list[Any]], outcome: Outcome, segment: tup
 
 def _example_fingerprint(fps: list[bytes]) -> str:
     return hashlib.sha256(b"".join(fps)).hexdigest()
-
-
-def source_label(spec: SourceSpec | None) -> str:
-    return spec.label() if spec is not None else "-"
 
 
 def file_size(path: str | Path) -> int:

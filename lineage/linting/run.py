@@ -182,7 +182,10 @@ def _lint(
     dataset = _as_dataset(inputs)
     if dataset is not None:
         linter = job.linter()
-        _lint_dataset(linter, dataset, progress)
+        try:
+            _lint_dataset(linter, dataset, progress)
+        finally:
+            linter.close()
         return _finish(job, linter.report, [linter.unused_waivers()], linter.pack)
     paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     if not paths:
@@ -193,8 +196,11 @@ def _lint(
     if jobs > 1 and job.input_bytes >= _PARALLEL_MIN_BYTES:
         return _lint_parallel(job, pieces, jobs, progress)
     linter = job.linter()
-    for piece in pieces:
-        linter.lint_records(piece.records(settings), piece.path, piece.format, progress=progress)
+    try:
+        for piece in pieces:
+            linter.lint_records(piece.records(settings), piece.path, piece.format, progress=progress)
+    finally:
+        linter.close()
     return _finish(job, linter.report, [linter.unused_waivers()], linter.pack)
 
 
