@@ -32,6 +32,16 @@ class Config:
     def get(self, key: str, default: Any = None) -> Any:
         return self.data.get(key, default)
 
+    def resolved(self, key: str) -> str | None:
+        """A path setting, made absolute; None when it is not set."""
+        value = self.get(key)
+        return self.resolve_path(value) if value else None
+
+    def resolved_list(self, key: str) -> list[str]:
+        """A setting of one path or a list of paths, each made absolute."""
+        value = self.get(key) or []
+        return [self.resolve_path(p) for p in ([value] if isinstance(value, str) else value)]
+
     def resolve_path(self, value: str) -> str:
         """A path from the file, made absolute against the file's folder."""
         path = Path(value).expanduser()

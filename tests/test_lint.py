@@ -509,3 +509,20 @@ def test_dataset_dict_names_each_split_once(project: Path, monkeypatch: pytest.M
     report = lineage.lint(datasets.DatasetDict({"train": datasets.Dataset.from_list(CLAUDE)}))
     text = render(report, "text")
     assert "<dataset>[train]:row 0: ANT001" in text and "[train][train]" not in text
+
+
+def test_lint_restores_the_cycle_collector(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    import lineage
+
+    monkeypatch.chdir(project)
+    assert gc.isenabled()
+    lineage.lint("data/train.jsonl")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        lineage.lint("data/train.jsonl")
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()

@@ -33,11 +33,7 @@ def _pack(policy_paths: tuple[Path, ...]) -> Any:
     from lineage.config import find_config
     from lineage.policy import load_pack
 
-    config = find_config()
-    configured = config.get("policies") or []
-    if isinstance(configured, str):
-        configured = [configured]
-    return load_pack([config.resolve_path(p) for p in configured] + list(policy_paths))
+    return load_pack([*find_config().resolved_list("policies"), *policy_paths])
 
 
 @click.group()
@@ -190,7 +186,7 @@ def explain(
         distribute_model=distribute_model, model_name=model_name, publish_dataset=publish_dataset,
         model_type=model_type,
     ))
-    waivers_file = waivers_path or (config.resolve_path(config.get("waivers")) if config.get("waivers") else None)
+    waivers_file = waivers_path or config.resolved("waivers")
     waivers = load_waivers(waivers_file) if waivers_file else []
     try:
         when = parse_time(generated_at) if generated_at else None

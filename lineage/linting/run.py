@@ -101,7 +101,7 @@ class LintJob:
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector for a run, as it was before after it.
+    """Pause Python's cycle collector for a run (used as a decorator), and restore it after.
 
     A lint makes millions of short-lived tuples while the report's findings pile up: the collector
     keeps walking every live object, a third of the run on a large file, to find cycles that lint
@@ -116,6 +116,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+@_collector_paused()
 def lint(
     inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | Any,
     *,
@@ -139,26 +140,6 @@ def lint(
     else the one the project uses if there is one; with `use_store=False`, only inline provenance
     counts.
     """
-    with _collector_paused():
-        return _lint(inputs, settings=settings, config=config, store=store, use_store=use_store, policies=policies,
-                     waivers=waivers, today=today, max_findings=max_findings, jobs=jobs, progress=progress, **context)
-
-
-def _lint(
-    inputs: Any,
-    *,
-    settings: LintSettings | None,
-    config: Config | None,
-    store: str | None,
-    use_store: bool,
-    policies: Sequence[str | os.PathLike[str]],
-    waivers: str | os.PathLike[str] | None,
-    today: date | None,
-    max_findings: int | None,
-    jobs: int,
-    progress: Callable[[int], None] | None,
-    **context: Any,
-) -> Report:
     config = config if config is not None else find_config()
     if settings is None:
         settings = build_settings(config, context_flags=context)
@@ -166,13 +147,10 @@ def _lint(
         raise UsageError("pass use-context keywords or settings, not both")
     if jobs < 1:
         raise UsageError(f"jobs must be at least 1, not {jobs}")
-    configured = config.get("policies") or []
-    if isinstance(configured, str):
-        configured = [configured]
-    waivers_path = str(waivers) if waivers else (config.resolve_path(config.get("waivers")) if config.get("waivers") else None)
+    waivers_path = str(waivers) if waivers else config.resolved("waivers")
     job = LintJob(
         settings=settings,
-        policy_paths=[config.resolve_path(p) for p in configured] + [str(p) for p in policies],
+        policy_paths=config.resolved_list("policies") + [str(p) for p in policies],
         waivers=load_waivers(waivers_path) if waivers_path else [],
         waivers_path=waivers_path,
         store_url=_store_url(store, config) if use_store else None,
