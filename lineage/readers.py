@@ -569,16 +569,22 @@ def _import_pyarrow(what: str) -> Any:
     return pyarrow
 
 
-def _read_parquet(path: Path, name: str, batch_size: int) -> Iterator[Record | BadRecord]:
+def open_parquet(path: Path, name: str) -> Any:
+    """A `pyarrow.parquet.ParquetFile`; InputError if the file is not one."""
     pa = _import_pyarrow("Parquet")
     import pyarrow.parquet as pq
 
     try:
-        pf = pq.ParquetFile(path)
+        return pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:
         raise InputError(
             f"not a readable Parquet file ({exc})", where=name, fix="check the file is complete"
         ) from None
+
+
+def _read_parquet(path: Path, name: str, batch_size: int) -> Iterator[Record | BadRecord]:
+    pa = _import_pyarrow("Parquet")
+    pf = open_parquet(path, name)
     row = 0
     try:
         for batch in pf.iter_batches(batch_size=batch_size):

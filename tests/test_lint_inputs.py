@@ -83,13 +83,15 @@ def test_probe_and_preload_find_the_same_origins(store_url: str, tmp_path: Path,
     wanted = [fingerprint(r["messages"][1]["content"]) for r in CLAUDE + GPT] + [fingerprint("absent")]
     found = index.find(wanted)
     index.close()
+    assert all(type(value) is int for value in found.values())
     assert fingerprint("absent") not in found
     assert len(found) == len(CLAUDE) + len(GPT)
     claude_key = found[fingerprint(CLAUDE[0]["messages"][1]["content"])]
     ident, day = split_key(claude_key)
     assert index.sources[ident].provider == "anthropic" and day == WHEN.date()
-    both = found[fingerprint(GPT[0]["messages"][1]["content"])]
-    assert isinstance(both, tuple) and len(both) == 2
+    handle = found[fingerprint(GPT[0]["messages"][1]["content"])]
+    both = index.keys(handle)
+    assert handle < 0 and len(both) == 2
     assert {index.sources[split_key(k)[0]].provider for k in both} == {"anthropic", "openai"}
     assert split_key(found[fingerprint(GPT[1]["messages"][1]["content"])])[1] is None
 

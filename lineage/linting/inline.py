@@ -43,14 +43,14 @@ class InlineReader:
         plain = {f: getattr(columns, f) for f in ("provider", "kind", "channel", "license", "name")}
         self._plain = {f: c for f, c in plain.items() if c}
         # Every key that may carry provenance: a row with none of them is settled in one step.
-        self._keys = frozenset(k for k in (columns.key, *columns.model_columns, columns.provider) if k)
+        self.keys = frozenset(k for k in (columns.key, *columns.model_columns, columns.provider) if k)
 
     def read(self, data: Mapping[str, Any]) -> tuple[InlineKey | None, InlineKey | None]:
         """(completion-side origin, prompt-side origin) of one row; None where the row says nothing.
 
         Raises LayoutError when the row's provenance cannot be read.
         """
-        if self._keys.isdisjoint(data):
+        if self.keys.isdisjoint(data):
             return None, None
         columns = self.columns
         if columns.key is not None:

@@ -16,6 +16,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from lineage.blocks import Rows
 from lineage.exceptions import LayoutError
 from lineage.fingerprints import fingerprint
 from lineage.linting.inline import InlineReader
@@ -81,6 +82,10 @@ class Linter:
         self.inline = InlineReader(settings.inline, base.evaluator.catalogue) if settings.inline.enabled else None
         self._system_fps: dict[str, bytes] = {}
         self._uses: dict[bytes, SourceUse] = {}
+        # Columns whose presence sends a block of rows down the row path: they carry provenance.
+        self.excluded_columns = self.inline.keys if self.inline is not None else frozenset()
+        # Blocks of plain chat rows can be judged from their columns (see lineage.linting.columnar).
+        self.columnar = settings.layout is None and settings.mapping is None and _columnar_available()
 
     def close(self) -> None:
         """Let go of the store."""
@@ -149,6 +154,29 @@ class Linter:
             self._judge_examples(self._prepare(batch), judge, summary, line_offset)
             if progress is not None:
                 progress(len(batch))
+        return summary
+
+    def lint_blocks(
+        self,
+        blocks: Iterable[Rows],
+        path: str,
+        fmt: str,
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> FileSummary:
+        """Lint one file (or a part of it) read as blocks of rows (see `lineage.blocks`)."""
+        summary = FileSummary(path, fmt)
+        self.report.files.append(summary)
+        self.report.formats[path] = fmt
+        judge = self._judge(self.settings.rules_for(path))
+        size = self.settings.batch_size
+        for block in blocks:
+            if block.table is None or not self.columnar or not lint_chat(self, block, judge, summary):
+                records = block.records()
+                while batch := list(islice(records, size)):
+                    self._judge_examples(self._prepare(batch), judge, summary, 0)
+            if progress is not None:
+                progress(block.size)
         return summary
 
     def _prepare(self, batch: list[Record | BadRecord]) -> tuple[list[tuple[Any, ...]], Mapping[bytes, Any]]:
@@ -254,7 +282,7 @@ class Linter:
             hits = None
             if touched is not None:
                 tracked += len(touched)
-                if len(touched) == 1 and type(touched[0][0]) is int:
+                if len(touched) == 1 and touched[0][0] >= 0:
                     # The common case: one tracked segment from one source.
                     key, segment = touched[0]
                     outcome = outcomes.get(key) or outcome_for(judge, key)
@@ -299,8 +327,8 @@ class Linter:
         hits: dict[tuple[int, str], list[Any]] | None = None
         uses: set[SourceUse] = set()
         for keys, segment in touched:
-            # One origin (an int) is the rule; a text recorded from several sources has a tuple.
-            for key in (keys,) if type(keys) is int else keys:
+            # One origin is the rule; a text recorded from several sources has a handle (< 0).
+            for key in (keys,) if keys >= 0 else self.index.multi[~keys]:  # type: ignore[union-attr]
                 outcome = outcomes.get(key) or self._outcome(judge, key)
                 outcome.segments += 1
                 uses.add(outcome.use)
@@ -364,6 +392,21 @@ def _hits(hits: dict[tuple[int, str], list[Any]], outcome: Outcome, segment: tup
 
 def _example_fingerprint(fps: list[bytes]) -> str:
     return hashlib.sha256(b"".join(fps)).hexdigest()
+
+
+def lint_chat(linter: Linter, block: Rows, judge: _Judge, summary: FileSummary) -> bool:
+    from lineage.linting.columnar import lint_chat as columnar
+
+    return columnar(linter, block, judge, summary)
+
+
+def _columnar_available() -> bool:
+    try:
+        import numpy  # noqa: F401
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def file_size(path: str | Path) -> int:

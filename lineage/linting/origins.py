@@ -4,7 +4,9 @@ Lint needs, per fingerprint, only which sources produced it and on what day (the
 terms version in force). Both are packed into one integer, an *origin key*: `source * 10**7 +
 day`, the day as its proleptic Gregorian ordinal (1 for 0001-01-01 up to 3,652,059 for
 9999-12-31, every date Python has; 0 when unknown). The store computes the keys in
-SQL, so a fingerprint maps to an int (one origin, by far the commonest) or a tuple of ints.
+SQL, so a fingerprint maps to one int: its origin key (one origin, by far the commonest), or for a
+text recorded from several sources a negative handle, `~n`, whose keys are `OriginIndex.multi[n]`.
+Plain ints all the way keep look-ups cheap and let a batch's origins become one integer array.
 
 Two ways to read them, chosen per run:
 
@@ -28,8 +30,8 @@ from typing import Any
 
 from lineage.sources import SourceSpec
 
-# One origin key, or several for a text recorded from more than one source.
-Origins = int | tuple[int, ...]
+# One origin key (>= 0), or `~n` for the keys in `OriginIndex.multi[n]`.
+Origins = int
 
 DAY_SPAN = 10_000_000
 # Sources named inside rows get idents from here up, clear of the store's ids.
@@ -131,6 +133,8 @@ class OriginIndex:
         key = _KEY_SQL.get(self.reader.dialect, _KEY_SQL["postgresql"])
         self._select = f"SELECT fingerprint, {key} FROM lineage_origins"
         self.sources: dict[int, SourceSpec] = {}
+        # The origin keys of texts recorded from several sources, by handle (see the module docstring).
+        self.multi: list[tuple[int, ...]] = []
         for rows in self.reader.batches("SELECT id, kind, provider, model, channel, license, name FROM lineage_sources"):
             for ident, kind, provider, model, channel, license, name in rows:
                 self.sources[ident] = SourceSpec(
@@ -180,16 +184,26 @@ class OriginIndex:
             found.update(self._collect(sql, chunk))
         return found
 
+    def keys(self, origins: Origins) -> tuple[int, ...]:
+        """The origin keys behind a look-up's value."""
+        return (origins,) if origins >= 0 else self.multi[~origins]
+
     def _collect(self, sql: str, params: Sequence[Any] = ()) -> dict[bytes, Origins]:
         found: dict[bytes, Origins] = {}
+        several: dict[bytes, list[int]] = {}
         for rows in self.reader.batches(sql, params):
             for fp, key in rows:
                 fp = bytes(fp)
                 seen = found.get(fp)
                 if seen is None:
                     found[fp] = key
+                elif fp in several:
+                    several[fp].append(key)
                 else:
-                    found[fp] = (*seen, key) if isinstance(seen, tuple) else (seen, key)
+                    several[fp] = [seen, key]
+        for fp, keys in several.items():
+            found[fp] = ~len(self.multi)
+            self.multi.append(tuple(keys))
         return found
 
     def close(self) -> None:

@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from lineage.blocks import Rows, arrow_available, iter_jsonl_blocks, iter_parquet_blocks
 from lineage.config import Config, find_config
 from lineage.exceptions import InputError, UsageError
 from lineage.linting.linter import Linter, file_size
@@ -45,6 +46,9 @@ from lineage.report.model import FileSummary, LintFinding, Report, RuleInfo, Sou
 
 # Below this much input, worker processes cost more than they save.
 _PARALLEL_MIN_BYTES = 4 << 20
+# Below this much JSONL, rows are read one by one: the columnar path's imports (pyarrow, numpy)
+# would cost a pre-commit hook more than they save.
+_COLUMNAR_MIN_BYTES = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,28 @@ class Piece:
         if self.end >= 0:
             return iter_jsonl_range(self.path, self.start, self.end, self.first_line)
         return iter_records(self.path, format=self.format, batch_size=settings.batch_size)
+
+    def blocks(self, linter: Linter) -> Iterator[Rows] | None:
+        """The piece as blocks of Arrow rows, where the linter's columnar path may take them."""
+        if not linter.columnar:
+            return None
+        whole = self.end < 0
+        if self.format == "parquet":
+            return iter_parquet_blocks(
+                self.path, self.start, self.end, 0 if whole else self.first_line, batch_size=linter.settings.batch_size,
+            )
+        if self.format == "jsonl":
+            size = file_size(self.path) if whole else self.end - self.start
+            if size >= _COLUMNAR_MIN_BYTES and arrow_available():
+                return iter_jsonl_blocks(self.path, self.start, self.end, self.first_line)
+        return None
+
+    def lint(self, linter: Linter, progress: Callable[[int], None] | None = None) -> None:
+        blocks = self.blocks(linter)
+        if blocks is not None:
+            linter.lint_blocks(blocks, self.path, self.format, progress=progress)
+        else:
+            linter.lint_records(self.records(linter.settings), self.path, self.format, progress=progress)
 
 
 @dataclass
@@ -176,7 +202,7 @@ def lint(
     linter = job.linter()
     try:
         for piece in pieces:
-            linter.lint_records(piece.records(settings), piece.path, piece.format, progress=progress)
+            piece.lint(linter, progress)
     finally:
         linter.close()
     return _finish(job, linter.report, [linter.unused_waivers()], linter.pack)
@@ -212,16 +238,15 @@ def _lint_dataset(linter: Linter, dataset: Any, progress: Callable[[int], None] 
         raise InputError("the dataset has no splits", where=name)
     for split, ds in splits:
         label = f"{name}[{split}]" if split is not None else name
-        linter.lint_records(_dataset_records(ds, label, split, linter.settings.batch_size), label, "dataset",
-                            progress=progress)
+        linter.lint_blocks(_dataset_blocks(ds, label, split, linter.settings.batch_size), label, "dataset",
+                           progress=progress)
 
 
-def _dataset_records(ds: Any, label: str, split: str | None, batch_size: int) -> Iterator[Record]:
+def _dataset_blocks(ds: Any, label: str, split: str | None, batch_size: int) -> Iterator[Rows]:
     row = 0
     for table in ds.with_format("arrow").iter(batch_size=batch_size):
-        for data in table.to_pylist():
-            yield Record(label, row, data, split)
-            row += 1
+        yield Rows(label, row, table=table, split=split)
+        row += table.num_rows
 
 
 # -- parallel ------------------------------------------------------------------------------------------
@@ -247,7 +272,7 @@ def _run_piece(piece: Piece) -> tuple[Report, list[str]]:
     for judge in linter._judges.values():
         judge.uses.clear()
         judge.outcomes.clear()
-    linter.lint_records(piece.records(linter.settings), piece.path, piece.format)
+    piece.lint(linter)
     return linter.report, [f.message for f in linter.unused_waivers()]
 
 

@@ -1,0 +1,146 @@
+"""JSONL and Parquet files read as blocks of rows in Arrow form, for columnar fast paths.
+
+A `Rows` block holds a few megabytes of rows as an Arrow table and knows where its first row
+sits. A reader that can work on columns (lint, on plain chat datasets) takes the table as it is;
+any other reader asks the block for `records()`, which are exactly what `lineage.readers` gives for
+the same rows: the same values, line numbers and malformed-record errors.
+
+JSONL is parsed by pyarrow only where that cannot differ from the row reader: a block with a line
+that does not open with `{` (a blank line, a byte-order mark), with more rows than lines, or that
+pyarrow refuses (a lone escaped surrogate, which the row reader takes, among them), is kept as
+raw bytes and parsed line by line. Without pyarrow every block is raw bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lineage.readers import (
+    BadRecord,
+    Record,
+    _open_binary,
+    _parse_jsonl,
+    _read_error,
+    open_parquet,
+)
+
+# Bytes of JSONL per block: big enough that per-block costs vanish, small enough to bound memory.
+BLOCK_BYTES = 8 << 20
+
+
+@dataclass
+class Rows:
+    """A block of rows: an Arrow table when one could be read, else the raw JSONL bytes."""
+
+    path: str
+    first: int  # line (JSONL) or 0-based row index (Parquet, datasets) of the first row
+    table: Any = None
+    raw: bytes | None = None
+    split: str | None = None
+
+    @property
+    def size(self) -> int:
+        return self.table.num_rows if self.table is not None else self.raw.count(b"\n")  # type: ignore[union-attr]
+
+    def records(self) -> Iterator[Record | BadRecord]:
+        """The rows as records, as `lineage.readers` reads them."""
+        if self.raw is not None:
+            return _parse_jsonl(io.BytesIO(self.raw), self.path, self.first)
+        new = tuple.__new__
+        path, first, split = self.path, self.first, self.split
+        return (new(Record, (path, first + i, data, split)) for i, data in enumerate(self.table.to_pylist()))
+
+
+def arrow_available() -> bool:
+    try:
+        import pyarrow.json  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def iter_jsonl_blocks(path: str | os.PathLike[str], start: int = 0, end: int = -1, first_line: int = 1) -> Iterator[Rows]:
+    """Blocks of a JSONL file (also gzipped), or of its bytes [start, end) that start at a line start."""
+    name = str(path)
+    parse = _arrow_parser()
+    try:
+        with _open_binary(Path(path)) as f:
+            if start:
+                f.seek(start)
+            position, line = start, first_line
+            while end < 0 or position < end:
+                want = BLOCK_BYTES if end < 0 else min(BLOCK_BYTES, end - position)
+                raw = f.read(want)
+                if not raw:
+                    break
+                if not raw.endswith(b"\n"):
+                    raw += f.readline()  # the rest of the last line: blocks end at line ends
+                position += len(raw)
+                table = parse(raw) if parse is not None else None
+                yield Rows(name, line, table=table) if table is not None else Rows(name, line, raw=raw)
+                line += raw.count(b"\n")
+    except (OSError, EOFError, zlib.error) as exc:
+        raise _read_error(exc, name) from None
+
+
+def _arrow_parser() -> Any:
+    """A function from a block's bytes to an Arrow table of its rows, or None where the row reader
+    must decide; None when pyarrow is not installed."""
+    if not arrow_available():
+        return None
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    # One thread: a lint with --jobs already has a process per core.
+    read_options = pj.ReadOptions(use_threads=False, block_size=BLOCK_BYTES * 2)
+    parse_options = pj.ParseOptions(newlines_in_values=False)
+
+    def parse(raw: bytes) -> Any:
+        if not _every_line_opens_an_object(raw):
+            return None
+        try:
+            table = pj.read_json(pa.BufferReader(raw), read_options=read_options, parse_options=parse_options)
+        except (pa.ArrowException, UnicodeDecodeError, ValueError):
+            return None
+        lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
+        # Two objects on one line are one malformed record to the row reader, two rows to pyarrow.
+        return table if table.num_rows == lines else None
+
+    return parse
+
+
+def _every_line_opens_an_object(raw: bytes) -> bool:
+    """True if every line starts with `{`. pyarrow skips blank lines, which the row reader counts,
+    and a byte-order mark; a block with neither has as many rows as lines, or a malformed one."""
+    import numpy as np
+
+    data = np.frombuffer(raw, dtype=np.uint8)
+    starts = np.flatnonzero(data == 0x0A) + 1
+    if len(starts) and starts[-1] == len(data):
+        starts = starts[:-1]
+    return raw[:1] == b"{" and bool((data[starts] == 0x7B).all())
+
+
+def iter_parquet_blocks(
+    path: str | os.PathLike[str], start: int = 0, end: int = -1, first_row: int = 0, *, batch_size: int = 10_000
+) -> Iterator[Rows]:
+    """Blocks of a Parquet file, or of its row groups [start, end)."""
+    import pyarrow as pa
+
+    name = str(path)
+    pf = open_parquet(Path(path), name)
+    groups = range(pf.metadata.num_row_groups) if end < 0 else range(start, end)
+    row = first_row
+    try:
+        for batch in pf.iter_batches(batch_size=batch_size, row_groups=groups):
+            yield Rows(name, row, table=batch)
+            row += batch.num_rows
+    except (pa.ArrowException, OSError) as exc:
+        raise _read_error(exc, name) from None
+
