@@ -329,10 +329,28 @@ def _bad_json_line(raw: bytes, first: bool) -> tuple[object, str | None]:
     except orjson.JSONDecodeError as exc:
         try:
             # orjson refuses integers beyond 64 bits, which JSON allows; the standard parser takes them.
-            return json.loads(raw.decode("utf-8")), None
+            value = json.loads(raw.decode("utf-8"))
         except ValueError:
             return None, f"invalid JSON ({exc.msg} at column {exc.colno})"
+        # It also takes a lone UTF-16 surrogate escape ("\ud800"), which is no text: nothing can hash it.
+        if _has_surrogate(value):
+            return None, "invalid JSON (a lone UTF-16 surrogate escape, which is not text)"
+        return value, None
     raise AssertionError("unreachable: the line parsed on the second try")
+
+
+def _has_surrogate(value: object) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogate(v) for v in value)
+    return False
 
 
 def _read_jsonl(path: Path, name: str, batch_size: int) -> Iterator[Record | BadRecord]:

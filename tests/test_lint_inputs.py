@@ -149,3 +149,15 @@ def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
     assert b"linting" in seen and b"examples" in seen, seen[-500:]
     piped = run_cli("lint", str(big), "--statistics", cwd=tmp_path)
     assert "linting" not in piped.stderr
+
+
+def test_a_lone_surrogate_is_a_malformed_record(tmp_path: Path) -> None:
+    data = tmp_path / "rows.jsonl"
+    data.write_bytes(b'{"messages": [{"role": "assistant", "content": "\\ud800 half a pair"}]}\n'
+                     + orjson.dumps(CLAUDE[0]) + b"\n")
+    result = run_cli("lint", str(data), "--format", "json", cwd=tmp_path)
+    assert "Traceback" not in result.stderr
+    report = json.loads(result.stdout)
+    (finding,) = [f for f in report["findings"] if f["code"] == "LIN010"]
+    assert finding["line"] == 1 and "surrogate" in finding["message"]
+    assert report["summary"]["examples"] == 2
