@@ -82,16 +82,17 @@ def iter_jsonl_blocks(path: str | os.PathLike[str], start: int = 0, end: int = -
                 if not raw.endswith(b"\n"):
                     raw += f.readline()  # the rest of the last line: blocks end at line ends
                 position += len(raw)
-                table = parse(raw) if parse is not None else None
+                newlines = raw.count(b"\n")
+                table = parse(raw, newlines) if parse is not None else None
                 yield Rows(name, line, table=table) if table is not None else Rows(name, line, raw=raw)
-                line += raw.count(b"\n")
+                line += newlines
     except (OSError, EOFError, zlib.error) as exc:
         raise _read_error(exc, name) from None
 
 
 def _arrow_parser() -> Any:
-    """A function from a block's bytes to an Arrow table of its rows, or None where the row reader
-    must decide; None when pyarrow is not installed."""
+    """A function from a block's bytes (and their count of newlines) to an Arrow table of its rows,
+    or None where the row reader must decide; None when pyarrow is not installed."""
     if not arrow_available():
         return None
     import pyarrow as pa
@@ -101,14 +102,14 @@ def _arrow_parser() -> Any:
     read_options = pj.ReadOptions(use_threads=False, block_size=BLOCK_BYTES * 2)
     parse_options = pj.ParseOptions(newlines_in_values=False)
 
-    def parse(raw: bytes) -> Any:
+    def parse(raw: bytes, newlines: int) -> Any:
         if not _every_line_opens_an_object(raw):
             return None
         try:
             table = pj.read_json(pa.BufferReader(raw), read_options=read_options, parse_options=parse_options)
         except (pa.ArrowException, UnicodeDecodeError, ValueError):
             return None
-        lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
+        lines = newlines + (0 if raw.endswith(b"\n") else 1)
         # Two objects on one line are one malformed record to the row reader, two rows to pyarrow.
         return table if table.num_rows == lines else None
 

@@ -210,3 +210,24 @@ def test_blocks_keep_line_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert seen == [(i + 1, f"q{i}") for i in range(50) if i != 20]
     parsed = [b for b in blocks.iter_jsonl_blocks(path) if b.table is not None]
     assert parsed and all(b.raw is None for b in parsed)
+
+
+TRICKY = [
+    "plain text", "two  spaces", " leading", "trailing ", "tab\there", "line\nbreak", "cr\rreturn",
+    "unit\x1fsep", "nel\x85", "nbsp\xa0here", "e\u0301 composed by NFC", "café", "日本語 テキスト", "", "   ",
+    "\t\n", "ok.", "x", "nul\x00byte", "del\x7f", "a  ", "é", "emoji 😀 here",
+]
+
+
+@pytest.mark.parametrize("kind", ["string", "large_string"])
+def test_arrow_fingerprints_match_fingerprint(kind: str) -> None:
+    import pyarrow as pa
+
+    from lineage.fingerprints import fingerprint
+
+    array = pa.array(["skipped"] + TRICKY * 3, type=getattr(pa, kind)()).slice(1)
+    fps, blank = columnar._fingerprints(array)
+    assert fps == [fingerprint(t) for t in TRICKY * 3]
+    assert blank.tolist() == [not t.strip() for t in TRICKY * 3]
+    assert columnar._fingerprints(pa.array(["fine", "<think>why</think>answer"])) is None
+    assert columnar._fingerprints(pa.array(["fine", "\n<think>why</think>answer"])) is None

@@ -8,12 +8,13 @@ recorded from several sources, go through the row path's own judging code, so th
 one the row path gives for the same rows (a test compares them whole).
 
 `lint_chat` returns False, having changed nothing, for a block of any other shape, and for one
-where a text may open with a `<think>` trace; the caller then reads the block as records.
+where a text opens with a `<think>` trace; the caller then reads the block as records.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import hashlib
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -21,21 +22,30 @@ import pyarrow.compute as pc
 
 from lineage.blocks import Rows
 from lineage.fingerprints import fingerprint
+from lineage.linting.linter import _SEVERITY, UNTRACKED, Linter, _hits, _Judge
 from lineage.readers import Record
-from lineage.segments import _CHAT_FIELDS, _REASONING_SET, _SPEAKER_ROLES, COMPLETION_ROLES
-
-if TYPE_CHECKING:
-    from lineage.linting.linter import Linter, _Judge
-    from lineage.report.model import FileSummary
+from lineage.report.model import FileSummary
+from lineage.segments import (
+    _CHAT_FIELDS,
+    _REASONING_SET,
+    _SPEAKER_ROLES,
+    COMPLETION_ROLES,
+    _starts_with_think,
+)
 
 _STRINGS = (pa.string(), pa.large_string())
 # Not an origin key nor a handle: a fingerprint with no recorded origin.
 _NONE = np.iinfo(np.int64).min
 # First bytes after which a text can neither be blank nor open a <think> trace: printable ASCII
-# other than "<". Texts starting otherwise are checked one by one.
+# other than "<". Texts starting otherwise are checked one by one, in Python.
 _PLAIN_FIRST = np.zeros(256, dtype=bool)
 _PLAIN_FIRST[0x21:0x7F] = True
 _PLAIN_FIRST[ord("<")] = False
+# Bytes that fingerprint() may change: whitespace it folds (str.split's ASCII whitespace other than
+# the space) and every byte of a character beyond ASCII, which may need Unicode normalisation.
+_CHANGING = np.zeros(256, dtype=bool)
+_CHANGING[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x1F]] = True
+_CHANGING[0x80:] = True
 
 
 class _Chat:
@@ -89,11 +99,10 @@ def lint_chat(linter: Linter, rows: Rows, judge: _Judge, summary: FileSummary) -
     encoded = chat.texts.dictionary_encode()
     unique = encoded.dictionary
     which = encoded.indices.to_numpy()
-    blank = _blank(unique)
-    if blank is None:
+    hashed = _fingerprints(unique)
+    if hashed is None:
         return False
-    texts = unique.to_pylist()
-    fps = [fingerprint(t) for t in texts]
+    fps, blank = hashed
     index = linter.index
     if index is None:
         found: dict[bytes, int] = {}
@@ -131,92 +140,143 @@ def lint_chat(linter: Linter, rows: Rows, judge: _Judge, summary: FileSummary) -
     binding = np.array([o.obligations for o in outcome_list], dtype=bool)
 
     examples = len(chat.lengths)
-    flagged_segment = several.copy()
-    if len(outcome_list):
-        flagged_segment[single] = noisy[where]
-    flagged = np.bincount(example[flagged_segment], minlength=examples) > 0
     untracked_count = np.bincount(example[untracked], minlength=examples)
-    reported = _untracked_severity(rules) is not None
-    if reported:
-        flagged |= untracked_count > 0
+    # Examples the row path judges: a text from several sources, or untracked segments to report.
+    loud = np.bincount(example[several], minlength=examples) > 0
+    if _untracked_severity(rules) is not None:
+        loud |= untracked_count > 0
+    outcome_at = np.full(len(which), -1, dtype=np.int64)
+    outcome_at[single] = where
 
-    # Everything not flagged is counted here, in bulk.
-    quiet = ~flagged[example]
+    # Every other example is counted here, in bulk; those with findings are reported below.
+    bulk = ~loud[example]
     report = linter.report
-    report.segments += int(np.count_nonzero(kept & quiet))
-    report.segments_tracked += int(np.count_nonzero(tracked & quiet))
-    report.segments_untracked += int(np.count_nonzero(untracked & quiet))
-    quiet_single = quiet[single]
+    report.segments += int(np.count_nonzero(kept & bulk))
+    report.segments_tracked += int(np.count_nonzero(tracked & bulk))
+    report.segments_untracked += int(np.count_nonzero(untracked & bulk))
+    counted = single & bulk
+    chosen = outcome_at[counted]
+    users = example[counted]
     if len(outcome_list):
-        chosen = where[quiet_single]
         for n, count in enumerate(np.bincount(chosen, minlength=len(outcome_list)).tolist()):
             if count:
                 outcome_list[n].use.segments += count
-        _count_examples(outcome_list, example[single][quiet_single], chosen)
-        obliged = np.bincount(example[single][quiet_single][binding[chosen]], minlength=examples) > 0
-    else:
-        obliged = np.zeros(examples, dtype=bool)
-    calm = ~flagged
+        _count_examples(outcome_list, users, chosen)
+    stopped = np.array([o.blocked for o in outcome_list], dtype=bool)
+    blocked = np.bincount(users[stopped[chosen]], minlength=examples) > 0 if len(chosen) else np.zeros(examples, bool)
+    obliged = np.bincount(users[binding[chosen]], minlength=examples) > 0 if len(chosen) else np.zeros(examples, bool)
+    calm = ~loud
     verdicts = {
-        "untracked": int(np.count_nonzero(calm & (untracked_count > 0))),
-        "allowed-with-obligations": int(np.count_nonzero(calm & (untracked_count == 0) & obliged)),
+        "blocked": calm & blocked,
+        "untracked": calm & ~blocked & (untracked_count > 0),
+        "allowed-with-obligations": calm & ~blocked & (untracked_count == 0) & obliged,
+        "allowed": calm & ~blocked & (untracked_count == 0) & ~obliged,
     }
-    verdicts["allowed"] = int(np.count_nonzero(calm)) - sum(verdicts.values())
-    for verdict, count in verdicts.items():
+    for verdict, which_examples in verdicts.items():
+        count = int(np.count_nonzero(which_examples))
         if count:
             summary.verdicts[verdict] += count
             report.verdicts[verdict] += count
     summary.examples += int(np.count_nonzero(calm))
 
-    # The rest, one by one, through the row path.
-    loud = np.flatnonzero(flagged).tolist()
-    if loud:
-        items = []
-        offsets = chat.offsets.tolist()
-        speaker, text_of, empty = chat.speaker.tolist(), which.tolist(), blank.tolist()
-        names = chat.roles
-        for e in loud:
-            start, end = offsets[e], offsets[e + 1]
-            segments, example_fps = [], []
-            for i in range(start, end):
-                u = text_of[i]
-                if not empty[u]:
-                    segments.append((names[speaker[i]], texts[u], _CHAT_FIELDS[i - start]))
-                    example_fps.append(fps[u])
-            items.append((Record(rows.path, rows.first + e, None, rows.split), segments, example_fps, None, None))
-        linter._judge_examples((items, found), judge, summary, 0)
+    noisy_examples = np.bincount(example[counted][noisy[chosen]], minlength=examples) > 0 if len(chosen) else calm & False
+    work = np.flatnonzero(loud | noisy_examples).tolist()
+    if work:
+        _one_by_one(linter, rows, judge, summary, chat, work, loud, outcome_at, outcome_list, which, blank, fps,
+                    untracked_count, found)
     return True
 
 
-def _untracked_severity(rules: Any) -> str | None:
-    from lineage.linting.linter import _SEVERITY, UNTRACKED
+def _one_by_one(
+    linter: Linter, rows: Rows, judge: _Judge, summary: FileSummary, chat: _Chat, work: list[int], loud: np.ndarray,
+    outcome_at: np.ndarray, outcome_list: list[Any], which: np.ndarray, blank: np.ndarray, fps: list[bytes],
+    untracked_count: np.ndarray, found: Any,
+) -> None:
+    """Findings of the examples that have any, in example order: the loud ones through the row
+    path, the others from their outcomes' findings."""
+    offsets = chat.offsets.tolist()
+    speaker, text_of, empty, at = chat.speaker.tolist(), which.tolist(), blank.tolist(), outcome_at.tolist()
+    is_loud, untracked = loud.tolist(), untracked_count.tolist()
+    names = chat.roles
+    path, first, split = rows.path, rows.first, rows.split
+    pending: list[tuple[Any, ...]] = []
+    for e in work:
+        start, end = offsets[e], offsets[e + 1]
+        segments, example_fps = [], []
+        hits: dict[Any, list[Any]] = {}
+        for i in range(start, end):
+            u = text_of[i]
+            if not empty[u]:
+                # No text: once fingerprinted, judging needs only the role and the field.
+                segment = (names[speaker[i]], None, _CHAT_FIELDS[i - start])
+                segments.append(segment)
+                example_fps.append(fps[u])
+                if at[i] >= 0 and outcome_list[at[i]].findings:
+                    _hits(hits, outcome_list[at[i]], segment)
+        record = Record(path, first + e, None, split)
+        if is_loud[e]:
+            pending.append((record, segments, example_fps, None, None))
+            continue
+        if pending:
+            linter._judge_examples((pending, found), judge, summary, 0)
+            pending = []
+        linter._report_example(record, record.line, example_fps, hits, untracked[e], None, None, path)
+    if pending:
+        linter._judge_examples((pending, found), judge, summary, 0)
 
+
+def _untracked_severity(rules: Any) -> str | None:
     return _SEVERITY.get(rules.untracked) if rules.codes.keeps(UNTRACKED) else None
 
 
-def _blank(texts: Any) -> np.ndarray | None:
-    """Per text, whether it is blank (the row path skips those); None if one may open a <think>
-    trace, which only the row path splits."""
-    blank = np.zeros(len(texts), dtype=bool)
-    if not len(texts):
-        return blank
+def _fingerprints(texts: Any) -> tuple[list[bytes], np.ndarray] | None:
+    """Per text, its fingerprint and whether it is blank (the row path skips those); None if a
+    text opens with a <think> trace, which only the row path splits.
+
+    A text that normalisation leaves as it is (ASCII, single spaces, no space at either end: most
+    of them) is hashed straight from the Arrow buffer, without becoming a Python string; the
+    others go through `fingerprint()`. Both give the same digest for the same text.
+    """
+    count = len(texts)
+    blank = np.zeros(count, dtype=bool)
     buffers = texts.buffers()
     width = np.int64 if texts.type == pa.large_string() else np.int32
-    bounds = np.frombuffer(buffers[1], dtype=width)[texts.offset : texts.offset + len(texts) + 1]
-    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None and buffers[2].size else None
-    if data is None:
-        return ~blank  # every text is empty
-    starts = bounds[:-1]
-    lengths = np.diff(bounds)
-    first = data[np.minimum(starts, len(data) - 1)]
-    odd = np.flatnonzero(~(_PLAIN_FIRST[first] & (lengths > 0)))
+    bounds = np.frombuffer(buffers[1], dtype=width)[texts.offset : texts.offset + count + 1].astype(np.int64)
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(0, np.uint8)
+    starts, ends = bounds[:-1], bounds[1:]
+    lengths = ends - starts
+    # Texts whose first byte is not printable ASCII other than "<" may be blank or open a trace.
+    first = data[np.minimum(starts, max(len(data) - 1, 0))] if len(data) else np.zeros(count, np.uint8)
+    plain = _PLAIN_FIRST[first] & (lengths > 0)
+    odd = np.flatnonzero(~plain)
     if len(odd):
         for i, text in zip(odd.tolist(), pc.take(texts, pa.array(odd)).to_pylist(), strict=True):
             if not text or text.isspace():
                 blank[i] = True
-            elif text[0] == "<" or text[0].isspace():
+            elif _starts_with_think(text):
                 return None
-    return blank
+    # Bytes that normalisation may change: whitespace other than a single space, anything not ASCII.
+    if len(data):
+        region = data[bounds[0] : bounds[-1]]
+        changing = np.flatnonzero(_CHANGING[region] | _double_space(region)) + bounds[0]
+        plain[np.searchsorted(ends, changing, side="right")] = False
+        plain &= data[np.maximum(ends - 1, 0)] != 0x20
+    fast = np.flatnonzero(plain)
+    slow = np.flatnonzero(~plain)
+    fps = np.empty(count, dtype=object)
+    if len(fast):
+        view = memoryview(buffers[2])  # type: ignore[arg-type]
+        sha256 = hashlib.sha256
+        fps[fast] = [sha256(view[a:b]).digest() for a, b in zip(starts[fast].tolist(), ends[fast].tolist())]  # noqa: B905
+    if len(slow):
+        fps[slow] = [fingerprint(t) for t in pc.take(texts, pa.array(slow)).to_pylist()]
+    return fps.tolist(), blank
+
+
+def _double_space(region: np.ndarray) -> np.ndarray:
+    pairs = np.zeros(len(region), dtype=bool)
+    pairs[1:] = (region[1:] == 0x20) & (region[:-1] == 0x20)
+    return pairs
 
 
 def _count_examples(outcomes: list[Any], example: np.ndarray, chosen: np.ndarray) -> None:

@@ -84,8 +84,16 @@ class Linter:
         self._uses: dict[bytes, SourceUse] = {}
         # Columns whose presence sends a block of rows down the row path: they carry provenance.
         self.excluded_columns = self.inline.keys if self.inline is not None else frozenset()
-        # Blocks of plain chat rows can be judged from their columns (see lineage.linting.columnar).
-        self.columnar = settings.layout is None and settings.mapping is None and _columnar_available()
+        self._columnar: bool | None = None
+
+    @property
+    def columnar(self) -> bool:
+        """Whether blocks of plain chat rows can be judged from their columns (see
+        lineage.linting.columnar). Asked only for large inputs: it imports pyarrow and numpy."""
+        if self._columnar is None:
+            settings = self.settings
+            self._columnar = settings.layout is None and settings.mapping is None and _columnar_available()
+        return self._columnar
 
     def close(self) -> None:
         """Let go of the store."""
@@ -403,7 +411,8 @@ def lint_chat(linter: Linter, block: Rows, judge: _Judge, summary: FileSummary) 
 def _columnar_available() -> bool:
     try:
         import numpy  # noqa: F401
-        import pyarrow  # noqa: F401
+        import pyarrow.compute
+        import pyarrow.json  # noqa: F401
     except ImportError:
         return False
     return True

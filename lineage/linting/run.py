@@ -22,7 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from lineage.blocks import Rows, arrow_available, iter_jsonl_blocks, iter_parquet_blocks
+from lineage.blocks import Rows, iter_jsonl_blocks, iter_parquet_blocks
 from lineage.config import Config, find_config
 from lineage.exceptions import InputError, UsageError
 from lineage.linting.linter import Linter, file_size
@@ -72,16 +72,14 @@ class Piece:
 
     def blocks(self, linter: Linter) -> Iterator[Rows] | None:
         """The piece as blocks of Arrow rows, where the linter's columnar path may take them."""
-        if not linter.columnar:
-            return None
         whole = self.end < 0
-        if self.format == "parquet":
+        if self.format == "parquet" and linter.columnar:
             return iter_parquet_blocks(
                 self.path, self.start, self.end, 0 if whole else self.first_line, batch_size=linter.settings.batch_size,
             )
         if self.format == "jsonl":
             size = file_size(self.path) if whole else self.end - self.start
-            if size >= _COLUMNAR_MIN_BYTES and arrow_available():
+            if size >= _COLUMNAR_MIN_BYTES and linter.columnar:
                 return iter_jsonl_blocks(self.path, self.start, self.end, self.first_line)
         return None
 
