@@ -161,3 +161,22 @@ def test_a_lone_surrogate_is_a_malformed_record(tmp_path: Path) -> None:
     (finding,) = [f for f in report["findings"] if f["code"] == "LIN010"]
     assert finding["line"] == 1 and "surrogate" in finding["message"]
     assert report["summary"]["examples"] == 2
+
+
+def test_origin_table_runs_and_clashes() -> None:
+    import numpy as np
+
+    from lineage.linting.preload import NONE, OriginTable
+
+    a, b = b"A" * 32, b"B" * 32
+    # Same first eight bytes, different fingerprints: both must still be told apart.
+    c, d = b"C" * 8 + b"x" * 24, b"C" * 8 + b"y" * 24
+    multi: list[tuple[int, ...]] = []
+    table = OriginTable(b"".join([b, a, c, b, d, a]), np.array([20, 10, 30, 21, 40, 11]), multi)
+    assert len(table) == 3  # a, b, and one row for the two that share their first eight bytes
+    found = table.lookup([a, b, c, d, b"Z" * 32, b"C" * 8 + b"z" * 24]).tolist()
+    assert found[2:] == [30, 40, NONE, NONE]
+    assert found[0] < 0 and multi[~found[0]] == (10, 11)
+    assert found[1] < 0 and multi[~found[1]] == (20, 21)
+    assert table.find([a, b"Z" * 32]) == {a: found[0]}
+    assert OriginTable(b"", np.zeros(0, np.int64), []).lookup([a]).tolist() == [NONE]

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from lineage.blocks import Rows
 from lineage.fingerprints import fingerprint
 from lineage.linting.linter import _SEVERITY, UNTRACKED, Linter, _hits, _Judge
+from lineage.linting.preload import NONE as _NONE
 from lineage.readers import Record
 from lineage.report.model import FileSummary
 from lineage.segments import (
@@ -34,8 +35,6 @@ from lineage.segments import (
 )
 
 _STRINGS = (pa.string(), pa.large_string())
-# Not an origin key nor a handle: a fingerprint with no recorded origin.
-_NONE = np.iinfo(np.int64).min
 # First bytes after which a text can neither be blank nor open a <think> trace: printable ASCII
 # other than "<". Texts starting otherwise are checked one by one, in Python.
 _PLAIN_FIRST = np.zeros(256, dtype=bool)
@@ -105,13 +104,12 @@ def lint_chat(linter: Linter, rows: Rows, judge: _Judge, summary: FileSummary) -
     fps, blank = hashed
     index = linter.index
     if index is None:
-        found: dict[bytes, int] = {}
-    elif index.everything is not None:
-        found = index.everything
+        keys = np.full(len(fps), _NONE, dtype=np.int64)
+    elif index.table is not None:
+        keys = index.table.lookup(fps)
     else:
-        found = index.find({fp for fp, b in zip(fps, blank) if not b})  # noqa: B905
-    get = found.get
-    keys = np.array([get(fp, _NONE) for fp in fps], dtype=np.int64)
+        probed = index.find({fp for fp, b in zip(fps, blank.tolist()) if not b})  # noqa: B905
+        keys = np.array([probed.get(fp, _NONE) for fp in fps], dtype=np.int64)
     keys[blank] = _NONE
 
     rules = judge.rules
@@ -183,20 +181,22 @@ def lint_chat(linter: Linter, rows: Rows, judge: _Judge, summary: FileSummary) -
     work = np.flatnonzero(loud | noisy_examples).tolist()
     if work:
         _one_by_one(linter, rows, judge, summary, chat, work, loud, outcome_at, outcome_list, which, blank, fps,
-                    untracked_count, found)
+                    untracked_count, keys)
     return True
 
 
 def _one_by_one(
     linter: Linter, rows: Rows, judge: _Judge, summary: FileSummary, chat: _Chat, work: list[int], loud: np.ndarray,
     outcome_at: np.ndarray, outcome_list: list[Any], which: np.ndarray, blank: np.ndarray, fps: list[bytes],
-    untracked_count: np.ndarray, found: Any,
+    untracked_count: np.ndarray, keys: np.ndarray,
 ) -> None:
     """Findings of the examples that have any, in example order: the loud ones through the row
     path, the others from their outcomes' findings."""
     offsets = chat.offsets.tolist()
     speaker, text_of, empty, at = chat.speaker.tolist(), which.tolist(), blank.tolist(), outcome_at.tolist()
-    is_loud, untracked = loud.tolist(), untracked_count.tolist()
+    is_loud, untracked, origins = loud.tolist(), untracked_count.tolist(), keys.tolist()
+    # The loud examples' origins, as the row path looks them up.
+    found: dict[bytes, int] = {}
     names = chat.roles
     path, first, split = rows.path, rows.first, rows.split
     pending: list[tuple[Any, ...]] = []
@@ -216,6 +216,9 @@ def _one_by_one(
         record = Record(path, first + e, None, split)
         if is_loud[e]:
             pending.append((record, segments, example_fps, None, None))
+            for i in range(start, end):
+                if origins[text_of[i]] != _NONE:
+                    found[fps[text_of[i]]] = origins[text_of[i]]
             continue
         if pending:
             linter._judge_examples((pending, found), judge, summary, 0)

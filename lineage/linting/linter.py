@@ -193,10 +193,8 @@ class Linter:
         layout, mapping = settings.layout, settings.mapping
         inline = self.inline
         index = self.index
-        # With the store in memory there is nothing to collect; otherwise the batch's distinct
-        # fingerprints go to the store in one probe.
-        everything = index.everything if index is not None else None
-        collect = index is not None and everything is None
+        # The batch's distinct fingerprints go to the store (or its preloaded table) at once.
+        collect = index is not None
         wanted: set[bytes] = set()
         system_fps = self._system_fps
         completion_roles = COMPLETION_ROLES
@@ -229,8 +227,6 @@ class Linter:
                     if (completion if segment[0] in completion_roles else prompt) is None:
                         wanted.add(fp)
             prepared.append((record, segments, fps, completion, prompt))
-        if everything is not None:
-            return prepared, everything
         return prepared, index.find(wanted) if wanted else {}  # type: ignore[union-attr]
 
     def _judge_examples(

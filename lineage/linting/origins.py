@@ -12,10 +12,10 @@ Two ways to read them, chosen per run:
 
 - probe: one `IN (...)` query per chunk of a batch's distinct fingerprints. Cheap to start, so it
   suits a pre-commit hook on a small file against a large store.
-- preload: read every origin once into a dict. A large input probes millions of fingerprints,
-  most of them (the prompts) absent, at several microseconds each; one sequential scan of the
-  store, turned into a dict from the driver's rows directly, costs a fraction of that. Used when
-  the input is large next to the store, and the store small enough to hold in memory.
+- preload: read every origin once into sorted arrays (`lineage.linting.preload`). A large input
+  probes millions of fingerprints, most of them (the prompts) absent, at several microseconds
+  each; one sequential scan of the store costs a fraction of that. Used when the input is large
+  next to the store, and the store small enough to hold in memory.
 
 An SQLite store is read with the standard library's sqlite3, read-only; others (PostgreSQL)
 through the store's SQLAlchemy engine and the driver's own cursor.
@@ -24,11 +24,15 @@ through the store's SQLAlchemy engine and the driver's own cursor.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lineage.sources import SourceSpec
+
+if TYPE_CHECKING:
+    from lineage.linting.preload import OriginTable
 
 # One origin key (>= 0), or `~n` for the keys in `OriginIndex.multi[n]`.
 Origins = int
@@ -41,8 +45,8 @@ _PROBE_CHUNK = 500
 _FETCH = 50_000
 # Preload when the input may hold more segments than the store holds origins / this.
 _PRELOAD_INPUT_SHARE = 4
-# Above this many origins a preload would cost too much memory (about 150 bytes each).
-PRELOAD_MAX_ORIGINS = 4_000_000
+# Above this many origins a preload would cost too much memory (about 40 bytes each).
+PRELOAD_MAX_ORIGINS = 10_000_000
 # A rough lower bound of bytes per segment in a dataset file, to guess segments from sizes.
 _BYTES_PER_SEGMENT = 80
 
@@ -83,6 +87,15 @@ class _SqliteReader:
         except sqlite3.DatabaseError as exc:
             raise _damaged(exc, str(self.path)) from None
 
+    @contextmanager
+    def raw_text(self) -> Iterator[None]:
+        """Text values as bytes: a blob aggregated into text need not be UTF-8."""
+        self.conn.text_factory = bytes
+        try:
+            yield
+        finally:
+            self.conn.text_factory = str
+
     def close(self) -> None:
         self.conn.close()
 
@@ -108,6 +121,10 @@ class _EngineReader:
                 raise _damaged(exc, self.store.location) from None
             finally:
                 cursor.close()
+
+    @contextmanager
+    def raw_text(self) -> Iterator[None]:
+        yield  # the driver returns bytea as bytes
 
     def close(self) -> None:
         self.store.close()
@@ -149,32 +166,29 @@ class OriginIndex:
                 and 0 < self.size <= PRELOAD_MAX_ORIGINS
                 and input_bytes // _BYTES_PER_SEGMENT * _PRELOAD_INPUT_SHARE >= self.size
             )
+        self._key_sql = key
         # Every origin, when preloaded; None when the store is probed per batch.
-        self.everything: dict[bytes, Origins] | None = self._load_all() if preload else None
+        self.table: OriginTable | None = self._load_all() if preload else None
 
     @property
     def preloaded(self) -> bool:
-        return self.everything is not None
+        return self.table is not None
 
-    def _load_all(self) -> dict[bytes, Origins]:
-        found: dict[bytes, Origins] = {}
-        rows_read = 0
-        for rows in self.reader.batches(self._select):
-            found.update(rows)  # no Python code runs per origin
-            rows_read += len(rows)
-        if rows_read != len(found):
-            # Some texts were recorded from several sources: read those again, whole.
-            found.update(self._collect(
-                f"{self._select} WHERE fingerprint IN "
-                "(SELECT fingerprint FROM lineage_origins GROUP BY fingerprint HAVING COUNT(*) > 1)"
-            ))
-        return found
+    def _load_all(self) -> OriginTable:
+        from lineage.linting.preload import load_table
+
+        where = self.reader.path if isinstance(self.reader, _SqliteReader) else self.reader.store.location
+
+        def damaged(what: str) -> Exception:
+            return _damaged(ValueError(what), str(where))
+
+        with self.reader.raw_text():
+            return load_table(self.reader.dialect, self._key_sql, self.size, self.reader.batches, self.multi, damaged)
 
     def find(self, fingerprints: Iterable[bytes]) -> dict[bytes, Origins]:
         """The origins of those fingerprints that have any; absent ones are left out."""
-        everything = self.everything
-        if everything is not None:
-            return {fp: everything[fp] for fp in fingerprints if fp in everything}
+        if self.table is not None:
+            return self.table.find(fingerprints)
         wanted = list(fingerprints)
         found: dict[bytes, Origins] = {}
         mark = self.reader.placeholder
