@@ -167,7 +167,7 @@ def run_cli(args: list[str], cwd: Path) -> tuple[float, int, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--examples", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=2, help="runs of each timing; the best counts")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each timing; the best counts")
     parser.add_argument("--ratio-goal", type=float, default=1.5)
     parser.add_argument("--speedup-goal", type=float, default=1.6)
     parser.add_argument("--memory-goal", type=float, default=1024, help="MiB")

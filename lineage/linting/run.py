@@ -257,8 +257,8 @@ def _start_worker(job: LintJob) -> None:
     gc.disable()  # as in the parent: see _collector_paused
     # Ctrl-C reaches the whole process group: the parent stops the pool and says so, once.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Each worker reads the store itself. A preloaded index inherited through fork() would be
-    # copied page by page into every worker anyway, as look-ups touch its reference counts.
+    # Each worker reads the store itself, while the others do: a table preloaded by the parent
+    # would be read before any worker could start.
     _WORKER = job.linter()
 
 
