@@ -6,9 +6,9 @@ any other reader asks the block for `records()`, which are exactly what `lineage
 the same rows: the same values, line numbers and malformed-record errors.
 
 JSONL is parsed by pyarrow only where that cannot differ from the row reader: a block with a line
-that does not open with `{` (a blank line, a byte-order mark), with more rows than lines, or that
-pyarrow refuses (a lone escaped surrogate, which the row reader takes, among them), is kept as
-raw bytes and parsed line by line. Without pyarrow every block is raw bytes.
+that does not open with `{` and end with `}` (a blank line, a byte-order mark, an object across
+lines), bytes that are not UTF-8, more rows than lines, or that pyarrow refuses (a lone escaped
+surrogate, which the row reader takes, among them), is parsed line by line. Without pyarrow every block is raw bytes.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ BLOCK_BYTES = 8 << 20
 
 @dataclass
 class Rows:
-    """A block of rows: an Arrow table when one could be read, else the raw JSONL bytes."""
+    """A block of rows: an Arrow table when one could be read, and for JSONL the raw bytes."""
 
     path: str
     first: int  # line (JSONL) or 0-based row index (Parquet, datasets) of the first row
@@ -51,6 +51,8 @@ class Rows:
     def records(self) -> Iterator[Record | BadRecord]:
         """The rows as records, as `lineage.readers` reads them."""
         if self.raw is not None:
+            # From the bytes even when pyarrow read them: its table is fit for the columnar path
+            # only (it makes 5 and 2.5 in one column both floats, fills absent keys with None).
             return _parse_jsonl(io.BytesIO(self.raw), self.path, self.first)
         new = tuple.__new__
         path, first, split = self.path, self.first, self.split
@@ -84,7 +86,7 @@ def iter_jsonl_blocks(path: str | os.PathLike[str], start: int = 0, end: int = -
                 position += len(raw)
                 newlines = raw.count(b"\n")
                 table = parse(raw, newlines) if parse is not None else None
-                yield Rows(name, line, table=table) if table is not None else Rows(name, line, raw=raw)
+                yield Rows(name, line, table=table, raw=raw)
                 line += newlines
     except (OSError, EOFError, zlib.error) as exc:
         raise _read_error(exc, name) from None
@@ -103,29 +105,64 @@ def _arrow_parser() -> Any:
     parse_options = pj.ParseOptions(newlines_in_values=False)
 
     def parse(raw: bytes, newlines: int) -> Any:
-        if not _every_line_opens_an_object(raw):
+        if not _one_object_a_line(raw) or not _utf8(raw):
             return None
         try:
             table = pj.read_json(pa.BufferReader(raw), read_options=read_options, parse_options=parse_options)
         except (pa.ArrowException, UnicodeDecodeError, ValueError):
             return None
         lines = newlines + (0 if raw.endswith(b"\n") else 1)
-        # Two objects on one line are one malformed record to the row reader, two rows to pyarrow.
-        return table if table.num_rows == lines else None
+        # Two objects on one line are one malformed record to the row reader, two rows to pyarrow;
+        # and orjson refuses what nests deeper than 1,024 levels.
+        if table.num_rows != lines or _deepest(table.schema) > 1000:
+            return None
+        return table
 
     return parse
 
 
-def _every_line_opens_an_object(raw: bytes) -> bool:
-    """True if every line starts with `{`. pyarrow skips blank lines, which the row reader counts,
-    and a byte-order mark; a block with neither has as many rows as lines, or a malformed one."""
+def _one_object_a_line(raw: bytes) -> bool:
+    """True if every line starts with `{` and ends with `}`. pyarrow skips blank lines, which the
+    row reader counts, and a byte-order mark, and it reads an object across lines; so a block
+    passes only with none of those, and then has as many rows as lines or a malformed line."""
     import numpy as np
 
     data = np.frombuffer(raw, dtype=np.uint8)
-    starts = np.flatnonzero(data == 0x0A) + 1
-    if len(starts) and starts[-1] == len(data):
+    newlines = np.flatnonzero(data == 0x0A)
+    tail = raw[newlines[-1] + 1 :] if len(newlines) else raw
+    if raw[:1] != b"{" or (tail and not tail.endswith(b"}")):
+        return False
+    if not len(newlines):
+        return True
+    starts = newlines + 1
+    if starts[-1] == len(data):
         starts = starts[:-1]
-    return raw[:1] == b"{" and bool((data[starts] == 0x7B).all())
+    ends = data[newlines - 1]  # the first byte is "{", so a newline is never at 0
+    crlf = ends == 0x0D
+    ends[crlf] = data[newlines[crlf] - 2]
+    return bool((data[starts] == 0x7B).all() and (ends == 0x7D).all())
+
+
+def _deepest(schema: Any) -> int:
+    """How deep the schema's types nest (a row object is 1)."""
+    deepest = 1
+    stack = [(field.type, 2) for field in schema]
+    while stack:
+        kind, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack += [(kind.field(i).type, depth + 1) for i in range(kind.num_fields)]
+    return deepest
+
+
+def _utf8(raw: bytes) -> bool:
+    """pyarrow takes bytes that are not UTF-8, which the row reader reports as malformed."""
+    if raw.isascii():
+        return True
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def iter_parquet_blocks(

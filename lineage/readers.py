@@ -332,6 +332,8 @@ def _bad_json_line(raw: bytes, first: bool) -> tuple[object, str | None]:
             value = json.loads(raw.decode("utf-8"))
         except ValueError:
             return None, f"invalid JSON ({exc.msg} at column {exc.colno})"
+        except RecursionError:
+            return None, "invalid JSON (nested too deeply)"
         # It also takes a lone UTF-16 surrogate escape ("\ud800"), which is no text: nothing can hash it.
         if _has_surrogate(value):
             return None, "invalid JSON (a lone UTF-16 surrogate escape, which is not text)"

@@ -62,8 +62,8 @@ def odd_lines() -> list[bytes]:
     return [
         b'{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "<think>hm</think>A."}]}',
         b'{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "\\ud800 lone"}]}',
-        b'{"messages": [{"role": "user", "content": "q", "name": "x"}, {"role": "assistant", "content": "'
-        + answer(0).encode() + b'"}]}',
+        orjson.dumps({"messages": [{"role": "user", "content": "q", "name": "x"},
+                                   {"role": "assistant", "content": answer(0)}]}),
         b'{"messages": [{"role": "user", "content": "q"}], "model": "gpt-4o"}',
         b'{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": 5}]}',
         b'{"messages": [{"role": "user", "content": "q"}] {"messages": []}',
@@ -143,8 +143,8 @@ def test_columnar_and_row_paths_give_the_same_report(
     assert fast == slow
     summary = fast["summary"]
     assert summary["examples"] == 600 + len(odd_lines()) - 2  # the blank lines are not examples
-    # A lone surrogate, a number for a text, two objects on a line, an unknown speaker, an array.
-    assert summary["malformed"] == 5
+    # A lone surrogate, two objects on a line, an unknown speaker, an array.
+    assert summary["malformed"] == 4
 
 
 @pytest.mark.parametrize("preload", [True, False])
@@ -208,8 +208,9 @@ def test_blocks_keep_line_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     for block in blocks.iter_jsonl_blocks(path):
         seen += [(r.line, r.data["messages"][0]["content"]) for r in block.records()]
     assert seen == [(i + 1, f"q{i}") for i in range(50) if i != 20]
-    parsed = [b for b in blocks.iter_jsonl_blocks(path) if b.table is not None]
-    assert parsed and all(b.raw is None for b in parsed)
+    read = list(blocks.iter_jsonl_blocks(path))
+    # pyarrow read the blocks without the blank line (the last one too, with no newline at its end).
+    assert [b.table is not None for b in read].count(False) == 1 and read[-1].table is not None
 
 
 TRICKY = [
@@ -231,3 +232,39 @@ def test_arrow_fingerprints_match_fingerprint(kind: str) -> None:
     assert blank.tolist() == [not t.strip() for t in TRICKY * 3]
     assert columnar._fingerprints(pa.array(["fine", "<think>why</think>answer"])) is None
     assert columnar._fingerprints(pa.array(["fine", "\n<think>why</think>answer"])) is None
+
+
+CHAT = orjson.dumps({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": answer(1)}]})
+# Blocks pyarrow reads differently from the row reader, or reads where the row reader refuses.
+AWKWARD = {
+    "object across lines, two on a line": [
+        CHAT, b'{"messages": [{"role": "user", "content": "q"},', b'{"role": "assistant", "content": "a"}]}',
+        b'{"x": 1}' + CHAT, CHAT,
+    ],
+    "not UTF-8 in a text": [CHAT, b'{"messages": [{"role": "user", "content": "caf\xe9"}]}'],
+    "not UTF-8 in another column": [CHAT, b'{"id": "r\xff", "messages": [{"role": "user", "content": "q"}]}'],
+    "an encoded surrogate": [CHAT, b'{"id": "\xed\xa0\x80", "messages": [{"role": "user", "content": "q"}]}'],
+    "ints and floats in one column": [
+        orjson.dumps({"instruction": "2+3?", "output": answer(1)}), orjson.dumps({"instruction": "2+3?", "output": 5}),
+        orjson.dumps({"instruction": "5/2?", "output": 2.5}),
+    ],
+    "objects with other keys": [
+        orjson.dumps({"messages": [{"role": "user", "content": "w?"}, {"role": "assistant", "content": None,
+                      "tool_calls": [{"type": "function", "function": {"name": "f", "arguments": args}}]}]})
+        for args in ({"city": "Paris"}, {"unit": "C"})
+    ] + [CHAT],
+    "dates as text": [orjson.dumps({"instruction": "when?", "output": "2024-01-01"}), CHAT],
+    "nested too deeply": [CHAT, b'{"messages": [], "x": ' + b"[" * 1100 + b"]" * 1100 + b"}"],
+    "a space after a line": [CHAT + b" ", CHAT],
+}
+
+
+@pytest.mark.parametrize("case", list(AWKWARD))
+def test_awkward_blocks_match_the_row_reader(project: Path, monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    monkeypatch.chdir(project)
+    path = project / "awkward.jsonl"
+    path.write_bytes(b"\n".join(AWKWARD[case]) + b"\n")
+    fast, slow, _ = both_ways(monkeypatch, [str(path)])
+    assert fast == slow
+    summary = fast["summary"]
+    assert summary["examples"] >= 2 and summary["malformed"] < summary["examples"]

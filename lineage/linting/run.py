@@ -77,10 +77,9 @@ class Piece:
             return iter_parquet_blocks(
                 self.path, self.start, self.end, 0 if whole else self.first_line, batch_size=linter.settings.batch_size,
             )
-        if self.format == "jsonl":
-            size = file_size(self.path) if whole else self.end - self.start
-            if size >= _COLUMNAR_MIN_BYTES and linter.columnar:
-                return iter_jsonl_blocks(self.path, self.start, self.end, self.first_line)
+        # A piece of a file is linted in a worker, for a large input: whatever its size.
+        if self.format == "jsonl" and (not whole or file_size(self.path) >= _COLUMNAR_MIN_BYTES) and linter.columnar:
+            return iter_jsonl_blocks(self.path, self.start, self.end, self.first_line)
         return None
 
     def lint(self, linter: Linter, progress: Callable[[int], None] | None = None) -> None:
