@@ -384,16 +384,19 @@ def _parse_jsonl(lines: Iterable[bytes], name: str, first_line: int) -> Iterator
             yield BadRecord(name, lineno, _not_an_object(value))
 
 
-def jsonl_chunks(path: str | os.PathLike[str], parts: int, *, min_size: int = 1 << 20) -> list[tuple[int, int, int]]:
+def jsonl_chunks(path: str | os.PathLike[str], parts: int, *, min_size: int = 1 << 20) -> Iterator[tuple[int, int, int]]:
     """Split an uncompressed JSONL file into about `parts` byte ranges that start at line starts.
 
-    Returns `(start, end, first_line)` triples, `first_line` being the 1-based number of the
-    range's first line, so that a reader of one range reports the file's own line numbers.
+    Yields `(start, end, first_line)` triples, `first_line` being the 1-based number of the
+    range's first line, so that a reader of one range reports the file's own line numbers. Lazily:
+    a range's first line is known once the lines before it are counted, and the ranges already
+    yielded can be linted meanwhile.
     """
     p = Path(path)
     size = p.stat().st_size
     if parts <= 1 or size < 2 * min_size:
-        return [(0, size, 1)]
+        yield (0, size, 1)
+        return
     step = max(size // parts, min_size)
     bounds = [0]
     with open(p, "rb") as f:
@@ -405,13 +408,11 @@ def jsonl_chunks(path: str | os.PathLike[str], parts: int, *, min_size: int = 1 
                 break
             bounds.append(position)
         bounds.append(size)
-        chunks = []
         line = 1
         for start, end in itertools.pairwise(bounds):
-            chunks.append((start, end, line))
+            yield (start, end, line)
             f.seek(start)
             line += f.read(end - start).count(b"\n")
-    return chunks
 
 
 def iter_jsonl_range(path: str | os.PathLike[str], start: int, end: int, first_line: int) -> Iterator[Record | BadRecord]:

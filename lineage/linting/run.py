@@ -276,14 +276,16 @@ def _run_piece(piece: Piece) -> tuple[Report, list[str]]:
 def _lint_parallel(
     job: LintJob, pieces: list[Piece], jobs: int, progress: Callable[[int], None] | None
 ) -> Report:
-    work: list[Piece] = []
-    for piece in pieces:
-        if piece.format == "jsonl" and not _is_gzip(piece.path):
-            work += [Piece(piece.path, "jsonl", s, e, n) for s, e, n in jsonl_chunks(piece.path, jobs * 8)]
-        elif piece.format == "parquet":
-            work += [Piece(piece.path, "parquet", s, e, n) for s, e, n in parquet_chunks(piece.path, jobs * 8)]
-        else:
-            work.append(piece)
+    def work() -> Iterator[Piece]:
+        # A generator: workers start on the first pieces while the parent counts lines for the rest.
+        for piece in pieces:
+            if piece.format == "jsonl" and not _is_gzip(piece.path):
+                yield from (Piece(piece.path, "jsonl", s, e, n) for s, e, n in jsonl_chunks(piece.path, jobs * 8))
+            elif piece.format == "parquet":
+                yield from (Piece(piece.path, "parquet", s, e, n) for s, e, n in parquet_chunks(piece.path, jobs * 8))
+            else:
+                yield piece
+
     if job.store_url is not None:
         # A store that cannot be opened fails here, with its message, rather than in every worker.
         OriginIndex(job.store_url, preload=False).close()
@@ -292,7 +294,7 @@ def _lint_parallel(
     context = multiprocessing.get_context("fork" if fork else "spawn")
     results: list[tuple[Report, list[str]]] = []
     with context.Pool(jobs, initializer=_start_worker, initargs=(job,)) as pool:
-        for report, unused in pool.imap(_run_piece, work):
+        for report, unused in pool.imap(_run_piece, work()):
             results.append((report, unused))
             if progress is not None:
                 progress(report.examples)
