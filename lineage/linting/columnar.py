@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from lineage.blocks import Rows
 from lineage.fingerprints import fingerprint
-from lineage.linting.linter import _SEVERITY, UNTRACKED, Linter, _hits, _Judge
+from lineage.linting.linter import Linter, _hits, _Judge, reported_untracked
 from lineage.linting.preload import NONE as _NONE
 from lineage.readers import Record
 from lineage.report.model import FileSummary
@@ -141,7 +141,7 @@ def lint_chat(linter: Linter, rows: Rows, judge: _Judge, summary: FileSummary) -
     untracked_count = np.bincount(example[untracked], minlength=examples)
     # Examples the row path judges: a text from several sources, or untracked segments to report.
     loud = np.bincount(example[several], minlength=examples) > 0
-    if _untracked_severity(rules) is not None:
+    if reported_untracked(rules) is not None:
         loud |= untracked_count > 0
     outcome_at = np.full(len(which), -1, dtype=np.int64)
     outcome_at[single] = where
@@ -161,8 +161,8 @@ def lint_chat(linter: Linter, rows: Rows, judge: _Judge, summary: FileSummary) -
                 outcome_list[n].use.segments += count
         _count_examples(outcome_list, users, chosen)
     stopped = np.array([o.blocked for o in outcome_list], dtype=bool)
-    blocked = np.bincount(users[stopped[chosen]], minlength=examples) > 0 if len(chosen) else np.zeros(examples, bool)
-    obliged = np.bincount(users[binding[chosen]], minlength=examples) > 0 if len(chosen) else np.zeros(examples, bool)
+    blocked = _any(users, stopped, chosen, examples)
+    obliged = _any(users, binding, chosen, examples)
     calm = ~loud
     verdicts = {
         "blocked": calm & blocked,
@@ -177,8 +177,7 @@ def lint_chat(linter: Linter, rows: Rows, judge: _Judge, summary: FileSummary) -
             report.verdicts[verdict] += count
     summary.examples += int(np.count_nonzero(calm))
 
-    noisy_examples = np.bincount(example[counted][noisy[chosen]], minlength=examples) > 0 if len(chosen) else calm & False
-    work = np.flatnonzero(loud | noisy_examples).tolist()
+    work = np.flatnonzero(loud | _any(users, noisy, chosen, examples)).tolist()
     if work:
         _one_by_one(linter, rows, judge, summary, chat, work, loud, outcome_at, outcome_list, which, blank, fps,
                     untracked_count, keys)
@@ -221,15 +220,11 @@ def _one_by_one(
                     found[fps[text_of[i]]] = origins[text_of[i]]
             continue
         if pending:
-            linter._judge_examples((pending, found), judge, summary, 0)
+            linter._judge_examples((pending, found), judge, summary)
             pending = []
         linter._report_example(record, record.line, example_fps, hits, untracked[e], None, None, path)
     if pending:
-        linter._judge_examples((pending, found), judge, summary, 0)
-
-
-def _untracked_severity(rules: Any) -> str | None:
-    return _SEVERITY.get(rules.untracked) if rules.codes.keeps(UNTRACKED) else None
+        linter._judge_examples((pending, found), judge, summary)
 
 
 def _fingerprints(texts: Any) -> tuple[list[bytes], np.ndarray] | None:
@@ -280,6 +275,13 @@ def _double_space(region: np.ndarray) -> np.ndarray:
     pairs = np.zeros(len(region), dtype=bool)
     pairs[1:] = (region[1:] == 0x20) & (region[:-1] == 0x20)
     return pairs
+
+
+def _any(users: np.ndarray, per_outcome: np.ndarray, chosen: np.ndarray, examples: int) -> np.ndarray:
+    """Per example, whether any of its counted segments has an outcome for which `per_outcome` holds."""
+    if not len(chosen):
+        return np.zeros(examples, dtype=bool)
+    return np.bincount(users[per_outcome[chosen]], minlength=examples) > 0
 
 
 def _count_examples(outcomes: list[Any], example: np.ndarray, chosen: np.ndarray) -> None:

@@ -147,21 +147,11 @@ class Linter:
         path: str,
         fmt: str,
         *,
-        rules: Rules | None = None,
-        line_offset: int = 0,
         progress: Callable[[int], None] | None = None,
     ) -> FileSummary:
-        """Lint one file's records (or a slice of them); `line_offset` is added to every line."""
-        summary = FileSummary(path, fmt)
-        self.report.files.append(summary)
-        self.report.formats[path] = fmt
-        judge = self._judge(rules or self.settings.rules_for(path))
-        iterator = iter(records)
-        size = self.settings.batch_size
-        while batch := list(islice(iterator, size)):
-            self._judge_examples(self._prepare(batch), judge, summary, line_offset)
-            if progress is not None:
-                progress(len(batch))
+        """Lint one file's records (or a part of them)."""
+        summary, judge = self._start_file(path, fmt)
+        self._judge_records(records, judge, summary, progress)
         return summary
 
     def lint_blocks(
@@ -173,19 +163,30 @@ class Linter:
         progress: Callable[[int], None] | None = None,
     ) -> FileSummary:
         """Lint one file (or a part of it) read as blocks of rows (see `lineage.blocks`)."""
-        summary = FileSummary(path, fmt)
-        self.report.files.append(summary)
-        self.report.formats[path] = fmt
-        judge = self._judge(self.settings.rules_for(path))
-        size = self.settings.batch_size
+        summary, judge = self._start_file(path, fmt)
         for block in blocks:
             if block.table is None or not self.columnar or not lint_chat(self, block, judge, summary):
-                records = block.records()
-                while batch := list(islice(records, size)):
-                    self._judge_examples(self._prepare(batch), judge, summary, 0)
+                self._judge_records(block.records(), judge, summary, None)
             if progress is not None:
                 progress(block.size)
         return summary
+
+    def _start_file(self, path: str, fmt: str) -> tuple[FileSummary, _Judge]:
+        summary = FileSummary(path, fmt)
+        self.report.files.append(summary)
+        self.report.formats[path] = fmt
+        return summary, self._judge(self.settings.rules_for(path))
+
+    def _judge_records(
+        self, records: Iterable[Record | BadRecord], judge: _Judge, summary: FileSummary,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        iterator = iter(records)
+        size = self.settings.batch_size
+        while batch := list(islice(iterator, size)):
+            self._judge_examples(self._prepare(batch), judge, summary)
+            if progress is not None:
+                progress(len(batch))
 
     def _prepare(self, batch: list[Record | BadRecord]) -> tuple[list[tuple[Any, ...]], Mapping[bytes, Any]]:
         """Segments, fingerprints and inline origins of a batch, and the store's origins for it."""
@@ -234,7 +235,6 @@ class Linter:
         batch: tuple[list[tuple[Any, ...]], Mapping[bytes, Any]],
         judge: _Judge,
         summary: FileSummary,
-        offset: int,
     ) -> None:
         prepared, found = batch
         get = found.get
@@ -243,7 +243,7 @@ class Linter:
         rules = judge.rules
         outcomes = judge.outcomes
         outcome_for = self._outcome
-        untracked_severity = _SEVERITY.get(rules.untracked) if rules.codes.keeps(UNTRACKED) else None
+        untracked_severity = reported_untracked(rules)
         all_segments = rules.all_segments
         completion_roles = COMPLETION_ROLES
         verdicts = summary.verdicts
@@ -254,7 +254,7 @@ class Linter:
             record = item[0]
             segments = item[1]
             if segments is None:
-                self._malformed(record, record.line + offset, item[2], summary, rules)
+                self._malformed(record, record.line, item[2], summary, rules)
                 continue
             fps, completion, prompt = item[2], item[3], item[4]
             segments_total += len(segments)
@@ -300,7 +300,7 @@ class Linter:
             untracked_total += untracked
             if hits or (untracked and untracked_severity is not None):
                 blocked = self._report_example(
-                    record, record.line + offset, fps, hits, untracked, first_untracked, untracked_severity, path,
+                    record, record.line, fps, hits, untracked, first_untracked, untracked_severity, path,
                 ) or blocked
             if blocked:
                 counts["blocked"] += 1
@@ -380,6 +380,11 @@ class Linter:
             summary.path, line, MALFORMED, severity, "malformed record: " + " ".join(error.split()),
             split=record.split,
         ))
+
+
+def reported_untracked(rules: Rules) -> str | None:
+    """The severity of LIN009 findings under these rules; None when they are not reported."""
+    return _SEVERITY.get(rules.untracked) if rules.codes.keeps(UNTRACKED) else None
 
 
 def _hits(hits: dict[tuple[int, str], list[Any]], outcome: Outcome, segment: tuple[str, str, str]) -> dict[tuple[int, str], list[Any]]:
