@@ -96,6 +96,34 @@ def test_probe_and_preload_find_the_same_origins(store_url: str, tmp_path: Path,
     assert split_key(found[fingerprint(GPT[1]["messages"][1]["content"])])[1] is None
 
 
+@pytest.mark.parametrize("preload", [True, False])
+def test_origin_day_is_the_utc_day_at_any_time_of_day(store_url: str, tmp_path: Path, preload: bool) -> None:
+    from datetime import timedelta
+
+    times = [
+        datetime(2025, 6, 1, 0, 0, 0, tzinfo=timezone.utc),
+        datetime(2025, 6, 1, 23, 59, 59, 999999, tzinfo=timezone.utc),
+        datetime(2025, 6, 1, 12, 30, tzinfo=timezone.utc),
+        # 01:00 in UTC+02:00 is the day before in UTC.
+        datetime(2025, 6, 2, 1, 0, tzinfo=timezone(timedelta(hours=2))),
+        datetime(1, 1, 1, 23, 59, 59, tzinfo=timezone.utc),
+        datetime(2025, 6, 2, 0, 0, 0, 400, tzinfo=timezone.utc),
+        datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc),
+    ]
+    store = Store.open(store_url, create=True)
+    texts = [f"answer at {when.isoformat()}" for when in times]
+    for n, (text, when) in enumerate(zip(texts, times, strict=True)):
+        rows = write_jsonl(tmp_path / f"t{n}.jsonl", [{"text": text}])
+        import_paths(store, [rows], ImportRequest(source={"provider": "anthropic", "model": "claude-sonnet-4-5"},
+                                                  generated_at=when))
+    store.close()
+    index = OriginIndex(normalise_url(store_url), preload=preload)
+    found = index.find([fingerprint(t) for t in texts])
+    index.close()
+    days = [split_key(found[fingerprint(t)])[1] for t in texts]
+    assert days == [when.astimezone(timezone.utc).date() for when in times]
+
+
 def test_lint_against_each_back_end(store_url: str, tmp_path: Path) -> None:
     fill(store_url, tmp_path)
     data = write_jsonl(tmp_path / "train.jsonl", CLAUDE + GPT)
@@ -180,3 +208,99 @@ def test_origin_table_runs_and_clashes() -> None:
     assert found[1] < 0 and multi[~found[1]] == (20, 21)
     assert table.find([a, b"Z" * 32]) == {a: found[0]}
     assert OriginTable(b"", np.zeros(0, np.int64), []).lookup([a]).tolist() == [NONE]
+
+
+def test_origin_table_keeps_store_order_within_runs() -> None:
+    import random
+
+    import numpy as np
+
+    from lineage.linting.preload import OriginTable
+
+    # Thousands of texts each recorded three times, scattered: the sort is not stable, so the order
+    # of a text's keys must come from where its rows were.
+    rng = random.Random(7)
+    texts = [rng.randbytes(32) for _ in range(3000)]
+    placed = [fp for fp in texts for _ in range(3)]
+    rng.shuffle(placed)
+    multi: list[tuple[int, ...]] = []
+    table = OriginTable(b"".join(placed), np.arange(len(placed), dtype=np.int64), multi)
+    found = table.find(texts)
+    for fp in texts:
+        keys = multi[~found[fp]]
+        assert list(keys) == sorted(keys) and [placed[k] for k in keys] == [fp] * 3
+
+
+def _shared_table_in_a_child(shared: object, wanted: list[bytes], out: object) -> None:
+    attached = shared.attach()  # type: ignore[attr-defined]
+    if attached is None:
+        out.send(None)  # type: ignore[attr-defined]
+        return
+    table, multi = attached
+    out.send((table.lookup(wanted).tolist(), multi, table.clashes))  # type: ignore[attr-defined]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the shared table is for forked workers")
+def test_shared_table_reaches_forked_workers() -> None:
+    import multiprocessing
+
+    import numpy as np
+
+    from lineage.linting.preload import OriginTable, SharedTable
+
+    context = multiprocessing.get_context("fork")
+    a, b = b"A" * 32, b"B" * 32
+    c, d = b"C" * 8 + b"x" * 24, b"C" * 8 + b"y" * 24
+    wanted = [a, b, c, d, b"Z" * 32]
+
+    def run(shared: SharedTable) -> object:
+        # The child is forked before the table is published, as lint's workers are.
+        here, there = context.Pipe()
+        child = context.Process(target=_shared_table_in_a_child, args=(shared, wanted, there))
+        child.start()
+        multi: list[tuple[int, ...]] = []
+        table = OriginTable(b"".join([b, a, c, b, d]), np.array([20, 10, 30, 21, 40]), multi)
+        shared.fill(table, multi)
+        got = here.recv()
+        child.join(10)
+        return got, table.lookup(wanted).tolist(), multi
+
+    got, expected, multi = run(SharedTable(5, context))
+    assert got == (expected, multi, {c: 30, d: 40})
+    assert multi == [(20, 21)]
+    # Room for fewer origins than the table holds: the workers are told to load it themselves.
+    got, _, _ = run(SharedTable(2, context))
+    assert got is None
+
+
+def test_a_worker_loads_the_store_itself_when_the_parent_could_not(tmp_path: Path) -> None:
+    import multiprocessing
+
+    from lineage.linting.preload import SharedTable
+
+    store = tmp_path / "lineage.db"
+    fill(str(store), tmp_path)
+    shared = SharedTable(100, multiprocessing.get_context("fork"))
+    index = OriginIndex(f"sqlite:///{store}", preload=True, shared=shared)
+    assert index.preloaded and index._table is None  # nothing read yet
+    shared.fail()
+    assert len(index.table) == len(CLAUDE) + len(GPT)  # type: ignore[arg-type]
+    index.close()
+
+
+def test_jobs_stop_with_one_line_when_the_store_is_damaged(tmp_path: Path) -> None:
+    import sqlite3
+
+    store = tmp_path / "lineage.db"
+    fill(str(store), tmp_path)
+    conn = sqlite3.connect(store)
+    conn.execute("UPDATE lineage_origins SET fingerprint = x'00' WHERE id = 1")
+    conn.commit()
+    conn.close()
+    rows = [chat(f"Question {i} with some padding to make the file large?", f"Answer {i}.") for i in range(60_000)]
+    data = write_jsonl(tmp_path / "big.jsonl", rows)
+    assert data.stat().st_size > 4 << 20
+    result = run_cli("lint", str(data), "--store", str(store), "--jobs", "2", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "not 32 bytes" in result.stderr

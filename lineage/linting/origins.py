@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from lineage.sources import SourceSpec
 
 if TYPE_CHECKING:
-    from lineage.linting.preload import OriginTable
+    from lineage.linting.preload import OriginTable, SharedTable
 
 # One origin key (>= 0), or `~n` for the keys in `OriginIndex.multi[n]`.
 Origins = int
@@ -52,7 +52,11 @@ _BYTES_PER_SEGMENT = 80
 
 # The origin key in SQL, per dialect: the day of generated_at as its ordinal (date.toordinal()).
 _KEY_SQL = {
-    "sqlite": "source_id * 10000000 + COALESCE(CAST(julianday(date(generated_at)) - 1721424.5 AS INTEGER), 0)",
+    # julianday() of the time itself costs half what julianday(date()) does, but rounds to the
+    # millisecond: a time in the last half millisecond of a day would count as the next day, so
+    # times in the day's last second are taken back by less than a second first.
+    "sqlite": "source_id * 10000000 + COALESCE(CAST(julianday(generated_at) - 1721424.5"
+              " - (substr(generated_at, 12, 8) = '23:59:59') * 0.00001 AS INTEGER), 0)",
     "postgresql": "source_id::bigint * 10000000 + COALESCE(generated_at::date - DATE '0001-01-01' + 1, 0)",
 }
 
@@ -142,7 +146,9 @@ def _damaged(exc: Exception, where: str) -> Exception:
 class OriginIndex:
     """Origins in a store, as `{fingerprint: origin key or keys}` for the fingerprints asked."""
 
-    def __init__(self, url: str, *, input_bytes: int | None = None, preload: bool | None = None) -> None:
+    def __init__(
+        self, url: str, *, input_bytes: int | None = None, preload: bool | None = None, shared: SharedTable | None = None
+    ) -> None:
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
             self.reader: _SqliteReader | _EngineReader = _SqliteReader(Path(url[len("sqlite:///") :]))
         else:
@@ -161,18 +167,36 @@ class OriginIndex:
         (largest,) = [row for rows in self.reader.batches("SELECT max(id) FROM lineage_origins") for row in rows]
         self.size = largest[0] or 0
         if preload is None:
-            preload = (
-                input_bytes is not None
-                and 0 < self.size <= PRELOAD_MAX_ORIGINS
-                and input_bytes // _BYTES_PER_SEGMENT * _PRELOAD_INPUT_SHARE >= self.size
-            )
+            preload = self.worth_preloading(input_bytes)
         self._key_sql = key
         # Every origin, when preloaded; None when the store is probed per batch.
-        self.table: OriginTable | None = self._load_all() if preload else None
+        self._table: OriginTable | None = self._load_all() if preload and shared is None else None
+        # A table another process is loading for this one (see SharedTable), until it is needed.
+        self._shared = shared if preload else None
+
+    def worth_preloading(self, input_bytes: int | None) -> bool:
+        """Whether an input this large should read every origin at once rather than probe."""
+        return (
+            input_bytes is not None
+            and 0 < self.size <= PRELOAD_MAX_ORIGINS
+            and input_bytes // _BYTES_PER_SEGMENT * _PRELOAD_INPUT_SHARE >= self.size
+        )
+
+    @property
+    def table(self) -> OriginTable | None:
+        """Every origin in sorted arrays, when preloaded; None when the store is probed per batch."""
+        if self._shared is not None:
+            shared, self._shared = self._shared, None
+            attached = shared.attach()
+            if attached is None:
+                self._table = self._load_all()
+            else:
+                self._table, self.multi = attached
+        return self._table
 
     @property
     def preloaded(self) -> bool:
-        return self.table is not None
+        return self._table is not None or self._shared is not None
 
     def _load_all(self) -> OriginTable:
         from lineage.linting.preload import load_table
@@ -187,8 +211,9 @@ class OriginIndex:
 
     def find(self, fingerprints: Iterable[bytes]) -> dict[bytes, Origins]:
         """The origins of those fingerprints that have any; absent ones are left out."""
-        if self.table is not None:
-            return self.table.find(fingerprints)
+        table = self.table
+        if table is not None:
+            return table.find(fingerprints)
         wanted = list(fingerprints)
         found: dict[bytes, Origins] = {}
         mark = self.reader.placeholder

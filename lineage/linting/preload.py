@@ -12,6 +12,8 @@ one blob, the keys as one text), so that no Python object is made per origin.
 
 from __future__ import annotations
 
+import mmap
+import pickle
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -37,7 +39,7 @@ class OriginTable:
 
     def __init__(self, fingerprints: bytes, keys: np.ndarray, multi: list[tuple[int, ...]]) -> None:
         rows = np.frombuffer(fingerprints, dtype=np.uint64).reshape(-1, 4)
-        order = np.argsort(rows[:, 0], kind="stable")
+        order = np.argsort(rows[:, 0])
         rows, keys = rows[order], keys[order]
         # Two different fingerprints with the same first eight bytes (all but impossible) are
         # looked up in this dict; their row in the arrays says so with _CLASH.
@@ -46,22 +48,23 @@ class OriginTable:
         if len(rows) > 1:
             repeated[1:] = rows[1:, 0] == rows[:-1, 0]
         if repeated.any():
-            rows, keys = self._merge_runs(rows, keys, repeated, multi)
+            rows, keys = self._merge_runs(rows, keys, order, repeated, multi)
         self.rows = rows
         self.keys = keys
         self.prefix = np.ascontiguousarray(rows[:, 0])
 
     def _merge_runs(
-        self, rows: np.ndarray, keys: np.ndarray, repeated: np.ndarray, multi: list[tuple[int, ...]]
+        self, rows: np.ndarray, keys: np.ndarray, order: np.ndarray, repeated: np.ndarray, multi: list[tuple[int, ...]]
     ) -> tuple[np.ndarray, np.ndarray]:
         """One row per first eight bytes. A run of equal fingerprints (a text recorded from several
-        sources) becomes a handle to all their keys, in the order the store holds them."""
+        sources) becomes a handle to all their keys, in the order the store holds them (`order`
+        says where each row was: the sort is not stable)."""
         starts = np.flatnonzero(~repeated)
         ends = np.append(starts[1:], len(rows))
         merged = keys[starts].copy()
         for n in np.flatnonzero(ends - starts > 1).tolist():
             run: dict[bytes, list[int]] = {}
-            for i in range(int(starts[n]), int(ends[n])):
+            for i in sorted(range(int(starts[n]), int(ends[n])), key=lambda i: order[i]):
                 run.setdefault(rows[i].tobytes(), []).append(int(keys[i]))
             values = {fp: (found[0] if len(found) == 1 else _handle(found, multi)) for fp, found in run.items()}
             if len(values) == 1:
@@ -70,6 +73,13 @@ class OriginTable:
                 merged[n] = _CLASH
                 self.clashes.update(values)
         return rows[starts], merged
+
+    @classmethod
+    def _of(cls, rows: np.ndarray, keys: np.ndarray, prefix: np.ndarray, clashes: dict[bytes, int]) -> OriginTable:
+        """A table from arrays already sorted and merged (as `SharedTable` holds them)."""
+        table = cls.__new__(cls)
+        table.rows, table.keys, table.prefix, table.clashes = rows, keys, prefix, clashes
+        return table
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -119,7 +129,7 @@ def load_table(
                 blob = bytes(blob)
                 if isinstance(text, (bytes, memoryview)):
                     text = bytes(text).decode("ascii")
-                chunk_keys = np.array(text.split(","), dtype=np.int64)
+                chunk_keys = np.fromstring(text, dtype=np.int64, sep=",")
                 if len(blob) != 32 * count or len(chunk_keys) != count:
                     raise damaged(f"origins {low + 1} to {low + _CHUNK} hold a fingerprint that is not 32 bytes")
                 blobs.append(blob)
@@ -130,3 +140,63 @@ def load_table(
 def _handle(keys: list[int], multi: list[tuple[int, ...]]) -> int:
     multi.append(tuple(keys))
     return ~(len(multi) - 1)
+
+
+class SharedTable:
+    """An OriginTable that one process loads into memory its forked workers share.
+
+    `lint --jobs N` workers each loading the whole store would read it N times over, all at once,
+    on the CPUs they are there to share. Instead the parent forks them first, then loads the table
+    into an anonymous shared mapping while they start on their first blocks; each waits for it at
+    its first look-up, and reads the arrays in place. The mapping is sized for every origin the
+    store may hold; pages never written cost no memory.
+    """
+
+    _HEADER = 32  # status, rows, bytes of pickled extras (multi-source keys and prefix clashes)
+    _LOADING, _READY, _FAILED = 0, 1, 2
+
+    def __init__(self, capacity: int, context: Any) -> None:
+        self._capacity = capacity
+        # The extras are small in any real store; past this room the workers load for themselves.
+        self._room = 16 * capacity + (64 << 10)
+        self._map = mmap.mmap(-1, self._HEADER + 48 * capacity + self._room)
+        self._done = context.Event()
+
+    def _header(self) -> np.ndarray:
+        return np.frombuffer(self._map, dtype=np.int64, count=3)
+
+    def fill(self, table: OriginTable, multi: list[tuple[int, ...]]) -> None:
+        """Publish a loaded table (in the loading process)."""
+        n = len(table)
+        extras = pickle.dumps((multi, table.clashes), protocol=pickle.HIGHEST_PROTOCOL)
+        if n > self._capacity or len(extras) > self._room:
+            self.fail()
+            return
+        prefix, keys, rows, tail = self._views(n)
+        prefix[:], keys[:], rows[:] = table.prefix, table.keys, table.rows
+        tail[: len(extras)] = extras
+        header = self._header()
+        header[1], header[2], header[0] = n, len(extras), self._READY
+        self._done.set()
+
+    def fail(self) -> None:
+        """Tell the workers to load the store themselves."""
+        self._header()[0] = self._FAILED
+        self._done.set()
+
+    def attach(self) -> tuple[OriginTable, list[tuple[int, ...]]] | None:
+        """The table and multi-source keys (in a worker), once published; None if loading failed."""
+        self._done.wait()
+        status, n, size = self._header().tolist()
+        if status != self._READY:
+            return None
+        prefix, keys, rows, tail = self._views(n)
+        multi, clashes = pickle.loads(tail[:size])
+        return OriginTable._of(rows, keys, prefix, clashes), multi
+
+    def _views(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, memoryview]:
+        at = self._HEADER
+        prefix = np.frombuffer(self._map, dtype=np.uint64, count=n, offset=at)
+        keys = np.frombuffer(self._map, dtype=np.int64, count=n, offset=at + 8 * n)
+        rows = np.frombuffer(self._map, dtype=np.uint64, count=4 * n, offset=at + 16 * n).reshape(-1, 4)
+        return prefix, keys, rows, memoryview(self._map)[at + 48 * n :]

@@ -17,7 +17,7 @@ import os
 import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -103,6 +103,8 @@ class LintJob:
     max_findings: int | None = None
     input_bytes: int | None = None
     preload: bool | None = None
+    # The origin table the parent loads for forked workers (lineage.linting.preload.SharedTable).
+    shared: Any = field(default=None, repr=False, compare=False)
 
     def pack(self) -> Any:
         from lineage.policy import load_pack
@@ -112,7 +114,7 @@ class LintJob:
     def index(self) -> OriginIndex | None:
         if self.store_url is None:
             return None
-        return OriginIndex(self.store_url, input_bytes=self.input_bytes, preload=self.preload)
+        return OriginIndex(self.store_url, input_bytes=self.input_bytes, preload=self.preload, shared=self.shared)
 
     def linter(self) -> Linter:
         pack = self.pack()
@@ -256,8 +258,8 @@ def _start_worker(job: LintJob) -> None:
     gc.disable()  # as in the parent: see _collector_paused
     # Ctrl-C reaches the whole process group: the parent stops the pool and says so, once.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Each worker reads the store itself, while the others do: a table preloaded by the parent
-    # would be read before any worker could start.
+    # A preloaded table comes from the parent (job.shared) at the first look-up; without fork,
+    # each worker reads the store itself.
     _WORKER = job.linter()
 
 
@@ -286,15 +288,24 @@ def _lint_parallel(
             else:
                 yield piece
 
-    if job.store_url is not None:
-        # A store that cannot be opened fails here, with its message, rather than in every worker.
-        OriginIndex(job.store_url, preload=False).close()
     # fork where there is one: workers start without importing anything again.
     fork = "fork" in multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if fork else "spawn")
+    worker_job = job
+    if job.store_url is not None:
+        # A store that cannot be opened fails here, with its message, rather than in every worker.
+        probe = OriginIndex(job.store_url, preload=False)
+        probe.close()
+        if fork and (job.preload if job.preload is not None else probe.worth_preloading(job.input_bytes)):
+            from lineage.linting.preload import SharedTable
+
+            worker_job = replace(job, preload=True, shared=SharedTable(probe.size, context))
     results: list[tuple[Report, list[str]]] = []
-    with context.Pool(jobs, initializer=_start_worker, initargs=(job,)) as pool:
-        for report, unused in pool.imap(_run_piece, work()):
+    with context.Pool(jobs, initializer=_start_worker, initargs=(worker_job,)) as pool:
+        outcomes = pool.imap(_run_piece, work())
+        if worker_job.shared is not None:
+            _load_shared(job.store_url, worker_job.shared)  # type: ignore[arg-type]
+        for report, unused in outcomes:
             results.append((report, unused))
             if progress is not None:
                 progress(report.examples)
@@ -303,6 +314,19 @@ def _lint_parallel(
     still = [m for m in results[0][1] if all(m in unused for _, unused in results)] if results else []
     linter_unused = [Finding("LIN007", "warning", message) for message in still]
     return _finish(job, merged, [linter_unused], job.pack())
+
+
+def _load_shared(url: str, shared: Any) -> None:
+    """Load every origin for the workers, while they parse their first blocks."""
+    try:
+        index = OriginIndex(url, preload=True)
+    except BaseException:
+        shared.fail()  # the workers load it themselves, and fail with the same message
+        raise
+    try:
+        shared.fill(index.table, index.multi)
+    finally:
+        index.close()
 
 
 def _is_gzip(path: str) -> bool:
