@@ -6,6 +6,7 @@ import click
 
 from lineage import __version__
 from lineage.cli.common import LineageGroup
+from lineage.cli.datasets import dataset, derive, graph
 from lineage.cli.imports import import_
 from lineage.cli.lint import lint
 from lineage.cli.policies import explain, policies
@@ -18,7 +19,7 @@ def main() -> None:
     """Record where every training example came from, and check it against provider terms."""
 
 
-for command in (init, import_, lint, sources, show, stats, policies, explain):
+for command in (init, import_, lint, sources, show, stats, policies, explain, dataset, derive, graph):
     main.add_command(command)
 
 __all__ = ["main"]

@@ -42,6 +42,8 @@ DAY_SPAN = 10_000_000
 INLINE_BASE = 1 << 32
 
 _PROBE_CHUNK = 500
+# How far back a chain of rewrites is followed when probing (a paraphrase of a translation of ...).
+_MAX_GENERATIONS = 16
 _FETCH = 50_000
 # Preload when the input may hold more segments than the store holds origins / this.
 _PRELOAD_INPUT_SHARE = 4
@@ -134,6 +136,12 @@ class _EngineReader:
         self.store.close()
 
 
+def _split_parents(value: Any) -> list[bytes]:
+    """The parent fingerprints of an origin: concatenated 32-byte digests."""
+    data = bytes(value)
+    return [data[i : i + 32] for i in range(0, len(data) - 31, 32)]
+
+
 def _damaged(exc: Exception, where: str) -> Exception:
     from lineage.exceptions import StoreError
 
@@ -154,7 +162,7 @@ class OriginIndex:
         else:
             self.reader = _EngineReader(url)
         key = _KEY_SQL.get(self.reader.dialect, _KEY_SQL["postgresql"])
-        self._select = f"SELECT fingerprint, {key} FROM lineage_origins"
+        self._select = f"SELECT fingerprint, {key}, parents FROM lineage_origins"
         self.sources: dict[int, SourceSpec] = {}
         # The origin keys of texts recorded from several sources, by handle (see the module docstring).
         self.multi: list[tuple[int, ...]] = []
@@ -207,7 +215,17 @@ class OriginIndex:
             return _damaged(ValueError(what), str(where))
 
         with self.reader.raw_text():
-            return load_table(self.reader.dialect, self._key_sql, self.size, self.reader.batches, self.multi, damaged)
+            table = load_table(self.reader.dialect, self._key_sql, self.size, self.reader.batches, self.multi, damaged)
+        # Few origins have parents (a rewrite's segments): each is bound by its ancestors too.
+        parents_of: dict[bytes, set[bytes]] = {}
+        for rows in self.reader.batches("SELECT fingerprint, parents FROM lineage_origins WHERE parents IS NOT NULL"):
+            for fp, parents in rows:
+                parents_of.setdefault(bytes(fp), set()).update(_split_parents(parents))
+        if parents_of:
+            found = table.find(set(parents_of) | {p for ps in parents_of.values() for p in ps})
+            for child, value in self._with_ancestors(found, parents_of).items():
+                table.set(child, value)
+        return table
 
     def find(self, fingerprints: Iterable[bytes]) -> dict[bytes, Origins]:
         """The origins of those fingerprints that have any; absent ones are left out."""
@@ -227,12 +245,39 @@ class OriginIndex:
         """The origin keys behind a look-up's value."""
         return (origins,) if origins >= 0 else self.multi[~origins]
 
+    def _with_ancestors(self, found: dict[bytes, Origins], parents_of: dict[bytes, set[bytes]]) -> dict[bytes, Origins]:
+        """For each fingerprint with parents, a value holding its own origin keys and those of all its
+        ancestors (`found` and `parents_of` must cover them), in a stable order."""
+        out: dict[bytes, Origins] = {}
+        for child in parents_of:
+            if child not in found:
+                continue
+            keys: dict[int, None] = {}
+            seen = {child}
+            stack = [child]
+            while stack:
+                fp = stack.pop()
+                if fp in found:
+                    keys.update(dict.fromkeys(self.keys(found[fp])))
+                for parent in sorted(parents_of.get(fp, ()), reverse=True):
+                    if parent not in seen:
+                        seen.add(parent)
+                        stack.append(parent)
+            ordered = tuple(keys)
+            if len(ordered) > 1:
+                self.multi.append(ordered)
+                out[child] = ~(len(self.multi) - 1)
+        return out
+
     def _collect(self, sql: str, params: Sequence[Any] = ()) -> dict[bytes, Origins]:
         found: dict[bytes, Origins] = {}
         several: dict[bytes, list[int]] = {}
+        parents_of: dict[bytes, set[bytes]] = {}
         for rows in self.reader.batches(sql, params):
-            for fp, key in rows:
+            for fp, key, parents in rows:
                 fp = bytes(fp)
+                if parents is not None:
+                    parents_of.setdefault(fp, set()).update(_split_parents(parents))
                 seen = found.get(fp)
                 if seen is None:
                     found[fp] = key
@@ -243,7 +288,41 @@ class OriginIndex:
         for fp, keys in several.items():
             found[fp] = ~len(self.multi)
             self.multi.append(tuple(keys))
+        if parents_of:
+            found.update(self._with_ancestors(self._ancestors(found, parents_of), parents_of))
         return found
+
+    def _ancestors(self, found: dict[bytes, Origins], parents_of: dict[bytes, set[bytes]]) -> dict[bytes, Origins]:
+        """`found` with the origins of every ancestor of its fingerprints, probed generation by
+        generation; `parents_of` gains the ancestors' own parents."""
+        known = dict(found)
+        wanted = {p for ps in parents_of.values() for p in ps} - set(known)
+        asked: set[bytes] = set(known)
+        for _ in range(_MAX_GENERATIONS):
+            wanted -= asked
+            if not wanted:
+                break
+            asked |= wanted
+            chunk = sorted(wanted)
+            wanted = set()
+            mark = self.reader.placeholder
+            for start in range(0, len(chunk), _PROBE_CHUNK):
+                part = chunk[start : start + _PROBE_CHUNK]
+                sql = f"{self._select} WHERE fingerprint IN ({', '.join([mark] * len(part))})"
+                for rows in self.reader.batches(sql, part):
+                    for fp, key, parents in rows:
+                        fp = bytes(fp)
+                        before = known.get(fp)
+                        if before is None:
+                            known[fp] = key
+                        elif key not in self.keys(before):
+                            self.multi.append((*self.keys(before), key))
+                            known[fp] = ~(len(self.multi) - 1)
+                        if parents is not None:
+                            new = set(_split_parents(parents))
+                            parents_of.setdefault(fp, set()).update(new)
+                            wanted |= new
+        return known
 
     def close(self) -> None:
         self.reader.close()

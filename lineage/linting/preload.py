@@ -106,6 +106,17 @@ class OriginTable:
                 found[i] = self.clashes.get(fingerprints[i], NONE)
         return found
 
+    def set(self, fingerprint: bytes, value: int) -> None:
+        """Replace the value of a fingerprint the table holds."""
+        row = np.frombuffer(fingerprint, dtype=np.uint64)
+        at = int(np.searchsorted(self.prefix, row[0]))
+        if at >= len(self.keys) or self.prefix[at] != row[0]:
+            raise KeyError(fingerprint.hex())
+        if self.keys[at] == _CLASH:
+            self.clashes[fingerprint] = value
+        else:
+            self.keys[at] = value
+
     def find(self, fingerprints: Iterable[bytes]) -> dict[bytes, int]:
         """`{fingerprint: origin key or handle}` for those that have any."""
         wanted = list(fingerprints)

@@ -11,21 +11,28 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as text_clause
 from sqlmodel import Field, SQLModel
 
 from lineage.store.version import SCHEMA_VERSION
 
-__all__ = ["SCHEMA_VERSION", "CaptureRunRow", "DatasetRow", "SourceRow", "StoreMeta", "metadata", "origins"]
+__all__ = [
+    "SCHEMA_VERSION", "CaptureRunRow", "DatasetRow", "DerivationRow", "SourceRow", "StoreMeta", "dataset_segments",
+    "metadata", "origins",
+]
 
 # One metadata object for the store, so that `create_all` only touches our tables in a shared
 # PostgreSQL database.
@@ -72,6 +79,24 @@ class DatasetRow(SQLModel, table=True):
     content_sha256: str = Field(sa_column=Column(String(64), index=True, nullable=False))
     format: str | None = Field(default=None, max_length=32)
     license: str | None = Field(default=None, max_length=256)
+    # Where it came from: a URL, a Hugging Face repository id, a note (schema version 2).
+    origin: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DerivationRow(SQLModel, table=True):
+    """An edge of the lineage graph: dataset_id was made from parent_id by transform."""
+
+    __tablename__ = "lineage_derivations"
+    __table_args__ = (UniqueConstraint("dataset_id", "parent_id", name="uq_lineage_derivations_edge"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dataset_id: int = Field(foreign_key="lineage_datasets.id", index=True)
+    parent_id: int = Field(foreign_key="lineage_datasets.id", index=True)
+    # mix | filter | dedupe | split | rewrite
+    transform: str = Field(max_length=16)
+    # The model (or people) a rewrite was made by, or who wrote the segments new in the dataset.
+    by_source_id: int | None = Field(default=None, foreign_key="lineage_sources.id")
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -79,7 +104,8 @@ class CaptureRunRow(SQLModel, table=True):
     __tablename__ = "lineage_capture_runs"
 
     id: int | None = Field(default=None, primary_key=True)
-    # "import" for `lineage import`, "capture" for records made as outputs were generated.
+    # "import" for `lineage import`, "capture" for records made as outputs were generated,
+    # "dataset" for `lineage dataset add` with a licence, "derive" for a derivation's new segments.
     kind: str = Field(max_length=16)
     # What was run: the import format and file, or the capture's description.
     description: str | None = Field(default=None, sa_column=Column(Text))
@@ -112,4 +138,20 @@ origins = Table(
     # One origin per text per source: re-importing adds nothing, while the same text from two
     # sources keeps both (the policy applies the stricter). Its leading column serves lookups.
     UniqueConstraint("fingerprint", "source_id", name="uq_lineage_origins_fingerprint_source"),
+    # Few origins have parents, and lint looks all of those up: a partial index finds them alone.
+    Index("ix_lineage_origins_with_parents", "fingerprint", sqlite_where=text_clause("parents IS NOT NULL"),
+          postgresql_where=text_clause("parents IS NOT NULL")),
+)
+
+# Which segments a registered dataset holds, by fingerprint: what `lineage derive` matches a derived
+# dataset's segments against, and what the lineage graph counts per source.
+dataset_segments = Table(
+    "lineage_dataset_segments",
+    metadata,
+    Column("dataset_id", Integer, ForeignKey("lineage_datasets.id"), nullable=False),
+    Column("fingerprint", LargeBinary(32), nullable=False),
+    Column("role", String(16), nullable=False),
+    # True when a parent dataset holds it too: the segment came down the graph, not in here.
+    Column("inherited", Boolean, nullable=False, default=False),
+    PrimaryKeyConstraint("dataset_id", "fingerprint", name="pk_lineage_dataset_segments"),
 )

@@ -235,7 +235,9 @@ class Store:
 
     def _check_version(self) -> None:
         with self.read() as conn:
-            check_schema_version(_meta_value(conn, "schema_version"), self.location)
+            found = check_schema_version(_meta_value(conn, "schema_version"), self.location)
+        if found != SCHEMA_VERSION:
+            self.write(_upgrade)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -409,6 +411,24 @@ class Store:
                 p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists()
             )
         return result
+
+
+def _upgrade(conn: Connection) -> None:
+    """Bring a store of an older schema version to this one, in one transaction. Every change so
+    far only adds: version 2 added datasets' origin, derivations and dataset segments."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(7265312)"))
+    if _meta_value(conn, "schema_version") == str(SCHEMA_VERSION):
+        return  # another process upgraded it meanwhile
+    columns = {c["name"] for c in inspect(conn).get_columns(DatasetRow.__tablename__)}
+    if "origin" not in columns:
+        conn.execute(text(f"ALTER TABLE {DatasetRow.__tablename__} ADD COLUMN origin TEXT"))
+    metadata.create_all(conn, checkfirst=True)
+    for index in origins.indexes:
+        index.create(conn, checkfirst=True)
+    conn.execute(
+        StoreMeta.__table__.update().where(StoreMeta.__table__.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
+    )
 
 
 def open_store(store: str | None = None, *, create: bool = False) -> Store:

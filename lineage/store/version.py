@@ -6,17 +6,20 @@ from lineage.exceptions import SchemaVersionError
 
 # Bump when a table or column changes; a store written by another version is refused with a clear
 # message rather than read wrongly.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Older versions a store may be upgraded from in place (see Store.open); readers accept them as they are.
+UPGRADABLE = (1,)
 
 
-def check_schema_version(value: str | None, where: str) -> None:
-    """Raise SchemaVersionError unless `value` (from lineage_meta) is this tool's version."""
+def check_schema_version(value: str | None, where: str, *, upgradable: bool = True) -> int:
+    """The store's version (from lineage_meta), if this tool can read it (this tool's version, or
+    with `upgradable` one in UPGRADABLE); otherwise raise SchemaVersionError."""
     try:
         found = int(value) if value is not None else None
     except ValueError:
         found = None
-    if found == SCHEMA_VERSION:
-        return
+    if found == SCHEMA_VERSION or (upgradable and found in UPGRADABLE):
+        return found  # type: ignore[return-value]
     if found is None:
         raise SchemaVersionError(
             f"the store has no valid schema version (found {value!r})",

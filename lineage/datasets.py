@@ -1,0 +1,429 @@
+"""Datasets in the store, and the derivations between them: the lineage graph's edges.
+
+    from lineage.datasets import register_dataset, derive
+    register_dataset(store, "upstream.jsonl", license="CC-BY-4.0", origin="https://example.org/data")
+    derive(store, "mixed.jsonl", ["upstream.jsonl", "other.jsonl"], "mix")
+    derive(store, "paraphrased.jsonl", ["mixed.jsonl"], "rewrite", by=SourceSpec.build(model="..."))
+
+A registered dataset is its content hash, a name, a declared licence, where it came from, and the
+fingerprints of its segments. A dataset registered with a licence is also recorded as the source of
+its segments (kind `dataset`): its licence then binds them in any dataset they reach, as a model's
+terms bind its outputs. `derive` registers the derived dataset, records an edge to each
+input, and matches every segment of the output against the inputs' segments by fingerprint: a
+segment found in an input came down the graph (`inherited`); one that is not is new. New segments
+stay untracked unless `by` says who wrote them. A `rewrite` keeps rows in order (the output's row
+n is the inputs' row n rewritten, the inputs taken one after another), so each rewritten segment is
+recorded as an output of `by` with the input's segment at the same place as its parent: a Llama
+paraphrase of a Claude answer is bound by both.
+
+Everything one call does is one write transaction: it lands whole or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from lineage import __version__
+from lineage.exceptions import InputError, LayoutError, UsageError
+from lineage.readers import BadRecord, detect_format, file_sha256, iter_records
+from lineage.segments import Segment, extract_segments
+from lineage.sources import SourceSpec
+from lineage.store.schema import CaptureRunRow, DatasetRow, DerivationRow, dataset_segments, origins, utcnow
+from lineage.store.store import Store
+from lineage.store.writes import OriginWriter, SourceIds, insert_ignoring_duplicates
+
+TRANSFORMS = ("mix", "filter", "dedupe", "split", "rewrite")
+
+_BATCH = 2_000
+
+
+@dataclass
+class DatasetInfo:
+    """A registered dataset, as the CLI and the graph show it."""
+
+    id: int
+    name: str
+    path: str | None
+    sha256: str
+    format: str | None
+    license: str | None
+    origin: str | None
+    created_at: datetime | None
+    segments: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "path": self.path,
+            "sha256": self.sha256,
+            "format": self.format,
+            "license": self.license,
+            "origin": self.origin,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "segments": self.segments,
+        }
+
+
+@dataclass
+class DeriveResult:
+    """What `derive` found and recorded."""
+
+    dataset: DatasetInfo
+    parents: list[DatasetInfo]
+    transform: str
+    rows: int = 0
+    segments: int = 0
+    # Segments an input holds too.
+    inherited: int = 0
+    # New segments recorded as outputs of `by`, with their input segment as parent (rewrite).
+    rewritten: int = 0
+    # New segments recorded as written by `by`, with no parent.
+    declared: int = 0
+    # New segments the store already had an origin for.
+    recorded: int = 0
+    # New segments nobody is recorded for.
+    untracked: int = 0
+    registered_inputs: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset.to_dict(),
+            "parents": [p.to_dict() for p in self.parents],
+            "transform": self.transform,
+            "rows": self.rows,
+            "segments": self.segments,
+            "inherited": self.inherited,
+            "rewritten": self.rewritten,
+            "declared": self.declared,
+            "recorded": self.recorded,
+            "untracked": self.untracked,
+            "registered_inputs": self.registered_inputs,
+        }
+
+
+# -- reading -------------------------------------------------------------------------------------------
+
+
+def file_rows(path: str | Path, *, input_format: str | None = None) -> Iterator[list[Segment]]:
+    """The segments of each row of a dataset file, in order. A malformed row stops the reading
+    with its line: a dataset is registered whole or not at all."""
+    for record in iter_records(path, format=input_format):
+        if isinstance(record, BadRecord):
+            raise InputError(record.error, where=f"{record.path} line {record.line}", fix="fix that record")
+        try:
+            yield extract_segments(record.data)
+        except LayoutError as exc:
+            raise InputError(exc.what, where=f"{record.path} line {record.line}", fix=exc.fix) from None
+
+
+# -- looking up ----------------------------------------------------------------------------------------
+
+
+def _info(row: Any, segments: int = 0) -> DatasetInfo:
+    return DatasetInfo(
+        id=row.id, name=row.name, path=row.path, sha256=row.content_sha256, format=row.format,
+        license=row.license, origin=row.origin, created_at=row.created_at, segments=segments,
+    )
+
+
+def _count_segments(conn: Connection, dataset_id: int) -> int:
+    from sqlalchemy import func
+
+    return conn.execute(
+        select(func.count()).select_from(dataset_segments).where(dataset_segments.c.dataset_id == dataset_id)
+    ).scalar_one()
+
+
+def find_dataset(conn: Connection, ref: str) -> DatasetInfo | None:
+    """A registered dataset by file (its content) or by name; the latest registered if several."""
+    table = DatasetRow.__table__
+    path = Path(ref)
+    query = select(table).order_by(table.c.id.desc()).limit(1)
+    if path.exists():
+        sha = file_sha256(path)
+        row = conn.execute(query.where(table.c.content_sha256 == sha, table.c.name == path.name)).first()
+        row = row or conn.execute(query.where(table.c.content_sha256 == sha)).first()
+    else:
+        row = conn.execute(query.where(table.c.name == ref)).first()
+    return _info(row, _count_segments(conn, row.id)) if row is not None else None
+
+
+def list_datasets(store: Store) -> list[DatasetInfo]:
+    from sqlalchemy import func
+
+    table = DatasetRow.__table__
+    with store.read() as conn:
+        counts = dict(conn.execute(
+            select(dataset_segments.c.dataset_id, func.count()).group_by(dataset_segments.c.dataset_id)
+        ).all())
+        return [_info(row, counts.get(row.id, 0)) for row in conn.execute(select(table).order_by(table.c.id))]
+
+
+def require_dataset(conn: Connection, ref: str) -> DatasetInfo:
+    found = find_dataset(conn, ref)
+    if found is None:
+        raise UsageError(
+            f"no registered dataset {ref!r}",
+            fix=f"register it with `lineage dataset add {ref}`, or name one `lineage dataset list` shows",
+        )
+    return found
+
+
+# -- writing -------------------------------------------------------------------------------------------
+
+
+def register_dataset(
+    store: Store, path: str | Path, *, name: str | None = None, license: str | None = None,
+    origin: str | None = None, input_format: str | None = None,
+) -> DatasetInfo:
+    """Register a dataset file (its hash, name, licence, origin and segments) and return it."""
+    p = Path(path)
+    sha = file_sha256(p)
+
+    def write(conn: Connection) -> DatasetInfo:
+        ident = _dataset_row(conn, p, sha, name, license, origin, input_format)
+        members = _Members(conn, ident, [])
+        if license is not None:
+            # Its licence binds every segment, wherever the segment goes: recorded as a source, it
+            # travels to derived datasets by fingerprint, as a model's terms do.
+            source = SourceSpec.build(kind="dataset", name=name or p.name, license=license)
+            members.source_id = SourceIds(conn)(source)
+            members.writer = OriginWriter(conn, _run(conn, "dataset", f"dataset {name or p.name}", ident))
+        members.add_rows(file_rows(p, input_format=input_format))
+        if members.writer is not None:
+            members.writer.flush()
+        return _info(_row(conn, ident), _count_segments(conn, ident))
+
+    return store.write(write)
+
+
+def _row(conn: Connection, ident: int) -> Any:
+    table = DatasetRow.__table__
+    return conn.execute(select(table).where(table.c.id == ident)).one()
+
+
+def _dataset_row(
+    conn: Connection, path: Path, sha: str, name: str | None, license: str | None, origin: str | None,
+    input_format: str | None,
+) -> int:
+    """The dataset row for this content under this name, made on first registration; a licence or
+    origin given again replaces the one recorded."""
+    table = DatasetRow.__table__
+    name = name or path.name
+    found = conn.execute(
+        select(table.c.id).where(table.c.content_sha256 == sha, table.c.name == name).order_by(table.c.id.desc()).limit(1)
+    ).scalar()
+    values = {k: v for k, v in {"license": license, "origin": origin}.items() if v is not None}
+    if found is not None:
+        if values:
+            conn.execute(table.update().where(table.c.id == found).values(**values))
+        return found
+    return conn.execute(
+        table.insert().values(
+            name=name, path=str(path), content_sha256=sha, format=input_format or detect_format(path),
+            created_at=utcnow(), **values,
+        )
+    ).inserted_primary_key[0]
+
+
+class _Members:
+    """Writes a dataset's segments, marking those its parents hold, in batches of rows."""
+
+    def __init__(self, conn: Connection, dataset_id: int, parent_ids: Sequence[int]) -> None:
+        self.conn = conn
+        self.dataset_id = dataset_id
+        self.parent_ids = list(parent_ids)
+        self.insert = insert_ignoring_duplicates(conn, dataset_segments, ["dataset_id", "fingerprint"])
+        self.rows = 0
+        self.segments = 0
+        # Where a registered dataset's licence is recorded as the source of its segments.
+        self.writer: OriginWriter | None = None
+        self.source_id: int | None = None
+
+    def inherited(self, fingerprints: set[bytes]) -> set[bytes]:
+        """Those of `fingerprints` a parent holds."""
+        if not self.parent_ids or not fingerprints:
+            return set()
+        column = dataset_segments.c
+        found: set[bytes] = set()
+        wanted = list(fingerprints)
+        for start in range(0, len(wanted), 500):
+            found.update(bytes(fp) for fp in self.conn.execute(
+                select(column.fingerprint).distinct().where(
+                    column.dataset_id.in_(self.parent_ids), column.fingerprint.in_(wanted[start : start + 500])
+                )
+            ).scalars())
+        return found
+
+    def write(self, batch: list[list[Segment]], fps: list[list[bytes]], inherited: set[bytes]) -> None:
+        seen: dict[bytes, str] = {}
+        for segments, row_fps in zip(batch, fps, strict=True):
+            for segment, fp in zip(segments, row_fps, strict=True):
+                seen.setdefault(fp, segment.role)
+        if self.writer is not None and self.source_id is not None:
+            for fp, role in seen.items():
+                self.writer.add(fp, self.source_id, role)
+        if seen:
+            self.conn.execute(self.insert, [
+                {"dataset_id": self.dataset_id, "fingerprint": fp, "role": role, "inherited": fp in inherited}
+                for fp, role in seen.items()
+            ])
+        self.rows += len(batch)
+        self.segments += sum(len(row) for row in fps)
+
+    def add_rows(self, rows: Iterator[list[Segment]]) -> None:
+        for batch in _batches(rows):
+            fps = [[s.fingerprint for s in row] for row in batch]
+            wanted = {fp for row in fps for fp in row}
+            self.write(batch, fps, self.inherited(wanted))
+
+
+def _batches(rows: Iterator[Any]) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= _BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def derive(
+    store: Store, output: str | Path, inputs: Sequence[str], transform: str, *, by: SourceSpec | None = None,
+    name: str | None = None, license: str | None = None, origin: str | None = None,
+    generated_at: datetime | None = None, input_format: str | None = None,
+) -> DeriveResult:
+    """Record that `output` was made from `inputs` (registered names or files) by `transform`."""
+    if transform not in TRANSFORMS:
+        raise UsageError(f"unknown transform {transform!r}", fix=f"use one of {', '.join(TRANSFORMS)}")
+    if not inputs:
+        raise UsageError("a derived dataset needs at least one input", fix="name them with --from")
+    if transform == "rewrite" and by is None:
+        raise UsageError("a rewrite needs the model that rewrote the rows", fix="name it with --by, e.g. --by model=gpt-4o")
+    out = Path(output)
+    sha = file_sha256(out)
+
+    def write(conn: Connection) -> DeriveResult:
+        parents, registered = [], []
+        for ref in inputs:
+            found = find_dataset(conn, ref)
+            if found is None and Path(ref).exists():
+                ident = _dataset_row(conn, Path(ref), file_sha256(ref), None, None, None, None)
+                _Members(conn, ident, []).add_rows(file_rows(ref))
+                found = _info(_row(conn, ident), _count_segments(conn, ident))
+                registered.append(ref)
+            if found is None:
+                raise UsageError(f"no registered dataset {ref!r}, and no such file",
+                                 fix="name a registered dataset or an existing file in --from")
+            if not found.segments and Path(ref).exists():
+                # Registered by an import, which records origins, not the file's segments.
+                _Members(conn, found.id, []).add_rows(file_rows(ref))
+                found.segments = _count_segments(conn, found.id)
+            if found.sha256 == sha:
+                raise UsageError(f"the derived dataset is its own input ({ref})", fix="name the inputs it was made from")
+            parents.append(found)
+        ident = _dataset_row(conn, out, sha, name, license, origin, input_format)
+        by_id = SourceIds(conn)(by) if by is not None else None
+        derivations = DerivationRow.__table__
+        for parent in parents:
+            conn.execute(insert_ignoring_duplicates(conn, derivations, ["dataset_id", "parent_id"]), [{
+                "dataset_id": ident, "parent_id": parent.id, "transform": transform, "by_source_id": by_id,
+                "created_at": utcnow(),
+            }])
+        result = DeriveResult(_info(_row(conn, ident)), parents, transform, registered_inputs=registered)
+        _match(conn, ident, parents, out, transform, by_id, generated_at, input_format, inputs, result)
+        result.dataset = _info(_row(conn, ident), _count_segments(conn, ident))
+        return result
+
+    return store.write(write)
+
+
+def _match(
+    conn: Connection, ident: int, parents: list[DatasetInfo], out: Path, transform: str, by_id: int | None,
+    generated_at: datetime | None, input_format: str | None, inputs: Sequence[str], result: DeriveResult,
+) -> None:
+    members = _Members(conn, ident, [p.id for p in parents])
+    writer = None
+    if by_id is not None:
+        writer = OriginWriter(conn, _run(conn, "derive", f"{transform} of {', '.join(p.name for p in parents)}", ident))
+    aligned = _input_rows(parents, inputs) if transform == "rewrite" else None
+    for batch in _batches(file_rows(out, input_format=input_format)):
+        fps = [[s.fingerprint for s in row] for row in batch]
+        wanted = {fp for row in fps for fp in row}
+        inherited = members.inherited(wanted)
+        fresh = wanted - inherited
+        known = _recorded(conn, fresh) if fresh else set()
+        sources = [next(aligned, None) for _ in batch] if aligned is not None else None
+        for n, (segments, row_fps) in enumerate(zip(batch, fps, strict=True)):
+            if sources is not None and sources[n] is None:
+                raise UsageError(
+                    f"a rewrite keeps its rows in order, but {out} has more rows than its inputs",
+                    fix="derive it with --transform mix or filter, or name every input it rewrote",
+                )
+            for k, (segment, fp) in enumerate(zip(segments, row_fps, strict=True)):
+                if fp in inherited:
+                    result.inherited += 1
+                elif writer is not None and by_id is not None:
+                    parent = _parent_at(sources[n], k, segment) if sources is not None else None
+                    writer.add(fp, by_id, segment.role, generated_at, parents=[parent] if parent else ())
+                    if parent:
+                        result.rewritten += 1
+                    else:
+                        result.declared += 1
+                elif fp in known:
+                    result.recorded += 1
+                else:
+                    result.untracked += 1
+        members.write(batch, fps, inherited)
+    if aligned is not None and next(aligned, None) is not None:
+        raise UsageError(
+            f"a rewrite keeps its rows in order, but {out} has fewer rows than its inputs",
+            fix="derive it with --transform filter (rows dropped), or check the inputs named",
+        )
+    if writer is not None:
+        writer.flush()
+    result.rows, result.segments = members.rows, members.segments
+
+
+def _run(conn: Connection, kind: str, description: str, dataset_id: int) -> int:
+    return conn.execute(CaptureRunRow.__table__.insert().values(
+        kind=kind, description=description, dataset_id=dataset_id, tool_version=__version__, started_at=utcnow(),
+    )).inserted_primary_key[0]
+
+
+def _input_rows(parents: list[DatasetInfo], inputs: Sequence[str]) -> Iterator[list[tuple[str, bytes]]]:
+    """The inputs' rows one after another, as (role, fingerprint) per segment, to align a rewrite."""
+    for parent, ref in zip(parents, inputs, strict=True):
+        path = Path(ref) if Path(ref).exists() else Path(parent.path or "")
+        if not path.is_file() and not path.is_dir():
+            raise UsageError(
+                f"a rewrite is matched row by row, and the input {parent.name!r} is no longer at {parent.path}",
+                fix="name the input's file in --from",
+            )
+        for row in file_rows(path):
+            yield [(s.role, s.fingerprint) for s in row]
+
+
+def _parent_at(source: list[tuple[str, bytes]] | None, k: int, segment: Segment) -> bytes | None:
+    """The input segment a rewritten one replaced: the one at the same place, if of the same role."""
+    if source is None or k >= len(source) or source[k][0] != segment.role:
+        return None
+    return source[k][1]
+
+
+def _recorded(conn: Connection, fingerprints: set[bytes]) -> set[bytes]:
+    found: set[bytes] = set()
+    wanted = list(fingerprints)
+    for start in range(0, len(wanted), 500):
+        found.update(bytes(fp) for fp in conn.execute(
+            select(origins.c.fingerprint).distinct().where(origins.c.fingerprint.in_(wanted[start : start + 500]))
+        ).scalars())
+    return found
