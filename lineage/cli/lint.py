@@ -20,6 +20,34 @@ def _codes(values: tuple[str, ...]) -> list[str]:
     return [code.strip() for value in values for code in value.split(",") if code.strip()]
 
 
+def evaluation_options(func: Any) -> Any:
+    """The options of every command that judges datasets as lint does (lint, report, notice)."""
+    options = [
+        click.option("--untracked", type=click.Choice(["ignore", "warn", "error"]),
+                     help="What a segment with no recorded origin is (default: warn, or the config's)."),
+        click.option("--all-segments", is_flag=True, default=None,
+                     help="Require prompt-side segments to be tracked too, not only the completion side."),
+        click.option("--select", multiple=True, metavar="CODES",
+                     help="Report only these rule codes or prefixes (comma-separated, repeatable)."),
+        click.option("--ignore", multiple=True, metavar="CODES",
+                     help="Do not report these rule codes or prefixes (comma-separated, repeatable)."),
+        context_options,
+        click.option("--model-column", metavar="FIELD",
+                     help="A column naming each row's model (default: model or model_name)."),
+        click.option("--provider-column", metavar="FIELD", help="A column naming each row's provider."),
+        click.option("--time-column", metavar="FIELD", help="A column with each row's generation time."),
+        click.option("--layout", type=click.Choice(LAYOUTS), help="Force a record layout."),
+        click.option("--map", "mapping", multiple=True, metavar="ROLE=FIELD", help="Explicit field mapping; repeatable."),
+        click.option("--input-format", type=click.Choice(["jsonl", "json", "csv", "parquet", "arrow", "hf-disk"]),
+                     help="File format, when the extension does not say."),
+        store_option,
+        policy_option,
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @click.command()
 @click.argument("paths", nargs=-1)
 @click.option("--format", "output_format", type=click.Choice(_FORMATS), default="text", show_default=True,
@@ -31,35 +59,13 @@ def _codes(values: tuple[str, ...]) -> list[str]:
 @click.option("--max-findings", type=click.IntRange(min=0), metavar="N",
               help="List at most N findings; the summary still counts them all.")
 @click.option("--strict", is_flag=True, default=None, help="Malformed records are errors (exit 1), not warnings.")
-@click.option("--untracked", type=click.Choice(["ignore", "warn", "error"]),
-              help="What a segment with no recorded origin is (default: warn, or the config's).")
-@click.option("--all-segments", is_flag=True, default=None,
-              help="Require prompt-side segments to be tracked too, not only the completion side.")
-@click.option("--select", multiple=True, metavar="CODES",
-              help="Report only these rule codes or prefixes (comma-separated, repeatable).")
-@click.option("--ignore", multiple=True, metavar="CODES",
-              help="Do not report these rule codes or prefixes (comma-separated, repeatable).")
-@context_options
-@click.option("--model-column", metavar="FIELD", help="A column naming each row's model (default: model or model_name).")
-@click.option("--provider-column", metavar="FIELD", help="A column naming each row's provider.")
-@click.option("--time-column", metavar="FIELD", help="A column with each row's generation time.")
-@click.option("--layout", type=click.Choice(LAYOUTS), help="Force a record layout.")
-@click.option("--map", "mapping", multiple=True, metavar="ROLE=FIELD", help="Explicit field mapping; repeatable.")
-@click.option("--input-format", type=click.Choice(["jsonl", "json", "csv", "parquet", "arrow", "hf-disk"]),
-              help="File format, when the extension does not say.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes for large inputs.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when the dataset is blocked.")
-@store_option
-@policy_option
+@evaluation_options
 def lint(
     paths: tuple[str, ...], output_format: str, output: Path | None, statistics: bool, max_findings: int | None,
-    strict: bool | None, untracked: str | None, all_segments: bool | None, select: tuple[str, ...],
-    ignore: tuple[str, ...], purpose: str | None, commercial: bool | None, competes_with: tuple[str, ...],
-    base_model: str | None, distribute_model: bool | None, model_name: str | None, model_type: str | None,
-    publish_dataset: bool | None, waivers_path: Path | None, today: str | None, model_column: str | None,
-    provider_column: str | None, time_column: str | None, layout: str | None, mapping: tuple[str, ...],
-    input_format: str | None, jobs: int, exit_zero: bool, store: str | None, policy_paths: tuple[Path, ...],
+    strict: bool | None, jobs: int, exit_zero: bool, **evaluation: Any,
 ) -> None:
     """Check dataset files against the terms of where their examples came from.
 
@@ -76,11 +82,31 @@ def lint(
 
     Exits 1 when an example breaches a rule (an error finding), 2 on bad input or configuration.
     """
+    from lineage.report import render
+
+    report = evaluate(paths, strict=strict, max_findings=max_findings, jobs=jobs, **evaluation)
+    if report is None:
+        click.echo("No dataset files in the configured paths.")
+        return
+    write_output(render(report, output_format, show_statistics=statistics), output)
+    if report.exit_code and not exit_zero:
+        raise SystemExit(report.exit_code)
+
+
+def evaluate(
+    paths: tuple[str, ...], *, strict: bool | None = None, max_findings: int | None = None, jobs: int = 1,
+    untracked: str | None, all_segments: bool | None, select: tuple[str, ...], ignore: tuple[str, ...],
+    purpose: str | None, commercial: bool | None, competes_with: tuple[str, ...], base_model: str | None,
+    distribute_model: bool | None, model_name: str | None, model_type: str | None, publish_dataset: bool | None,
+    waivers_path: Path | None, today: str | None, model_column: str | None, provider_column: str | None,
+    time_column: str | None, layout: str | None, mapping: tuple[str, ...], input_format: str | None,
+    store: str | None, policy_paths: tuple[Path, ...],
+) -> Any:
+    """Lint `paths` (or the configured ones) with the command line's options; None if there are none."""
     from lineage.config import find_config
     from lineage.linting import build_settings
     from lineage.linting import lint as run_lint
     from lineage.progress import progress_bar
-    from lineage.report import render
 
     config = find_config()
     settings = build_settings(
@@ -102,23 +128,23 @@ def lint(
     )
     targets: list[Any] = list(paths) or _configured_paths(config)
     if not targets:
-        click.echo("No dataset files in the configured paths.")
-        return
+        return None
     with progress_bar("linting", unit=" examples") as advance:
-        report = run_lint(
+        return run_lint(
             targets, settings=settings, config=config, store=store, policies=list(policy_paths),
             waivers=waivers_path, today=parse_today(today), max_findings=max_findings, jobs=jobs, progress=advance,
         )
-    text = render(report, output_format, show_statistics=statistics)
-    if output is not None:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot write the report ({exc.strerror})", fix=f"check the path {output}") from None
-    else:
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """The command's output to a file, or to standard output."""
+    if output is None:
         click.echo(text, nl=False)
-    if report.exit_code and not exit_zero:
-        raise SystemExit(report.exit_code)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write the report ({exc.strerror})", fix=f"check the path {output}") from None
 
 
 def _configured_paths(config: Any) -> list[str]:

@@ -126,6 +126,7 @@ class Linter:
                 use = self._uses[signature] = fresh
                 self.report.sources.append(use)
             judge.uses[id(evaluation)] = use
+        use.saw(day)
         outcome = judge.outcomes[key] = Outcome(
             use, kept, any(f.severity == "error" for f in kept), bool(evaluation.obligations)
         )

@@ -367,6 +367,8 @@ def _merge(reports: list[Report], max_findings: int | None) -> Report:
                 merged.sources.append(into_use)
             into_use.segments += use.segments
             into_use.examples += use.examples
+            into_use.saw(use.first_day)
+            into_use.saw(use.last_day)
     return merged
 
 
@@ -375,6 +377,7 @@ def _finish(job: LintJob, report: Report, unused: Iterable[list[Finding]], pack:
     from lineage.store.location import describe
 
     report.store = describe(job.store_url) if job.store_url else None
+    report.store_url = job.store_url
     codes = job.settings.rules.codes
     for findings in unused:
         for finding in findings:
@@ -384,7 +387,16 @@ def _finish(job: LintJob, report: Report, unused: Iterable[list[Finding]], pack:
                     finding.severity, finding.message,
                 ))
     report.rules = rule_info(pack, report.findings_by_code)
+    report.policy_pack = pack_info(pack)
     return report
+
+
+def pack_info(pack: Any) -> dict[str, Any]:
+    """The pack's sha256 and the user's policy files in it (the rest are bundled)."""
+    from lineage.policy.loader import bundled_dir
+
+    bundled = bundled_dir().resolve()
+    return {"sha256": pack.sha256, "user_files": [str(p) for p in pack.files if not Path(p).resolve().is_relative_to(bundled)]}
 
 
 RULES_URL = "https://github.com/tos-lineage/tos-lineage/blob/main/docs/rules.md"

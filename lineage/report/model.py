@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, NamedTuple
 
 from lineage.policy.engine import Citation, Evaluation, Finding
@@ -90,6 +91,18 @@ class SourceUse:
     findings: list[Finding] = field(default_factory=list)
     segments: int = 0
     examples: int = 0
+    # The first and last day its segments in the dataset were generated, where recorded.
+    first_day: date | None = None
+    last_day: date | None = None
+
+    def saw(self, day: date | None) -> None:
+        """Widen the generation date range to take in `day`."""
+        if day is None:
+            return
+        if self.first_day is None or day < self.first_day:
+            self.first_day = day
+        if self.last_day is None or day > self.last_day:
+            self.last_day = day
 
     def signature(self) -> bytes:
         """Equal for two uses that say the same (source, terms, outcome), wherever they were made."""
@@ -113,6 +126,10 @@ class SourceUse:
             "segments": self.segments,
             "examples": self.examples,
             "license": evaluation.license,
+            "generated": {
+                "first": self.first_day.isoformat() if self.first_day else None,
+                "last": self.last_day.isoformat() if self.last_day else None,
+            },
             "terms": [{"document": d, "version": v} for d, v in evaluation.terms],
             "findings": [f.to_dict() for f in self.findings],
             "notes": [f.to_dict() for f in evaluation.findings if f.severity == "info"],
@@ -151,11 +168,15 @@ class Report:
     sources: list[SourceUse] = field(default_factory=list)
     max_findings: int | None = None
     store: str | None = None
+    # The URL of the store read (`store` is how it is shown), for what reads it again (the report).
+    store_url: str | None = None
     use_context: dict[str, Any] = field(default_factory=dict)
     # Formats per path, for output formats that place findings on lines.
     formats: dict[str, str] = field(default_factory=dict)
     # What each code found means, for every code in findings_by_code.
     rules: dict[str, RuleInfo] = field(default_factory=dict)
+    # The policy pack judged by: its sha256 and the user's own files in it.
+    policy_pack: dict[str, Any] = field(default_factory=dict)
 
     @property
     def examples(self) -> int:
@@ -238,6 +259,7 @@ class Report:
             "report_version": REPORT_VERSION,
             "tool": {"name": "tos-lineage", "version": __version__},
             "store": self.store,
+            "policy_pack": self.policy_pack,
             "use_context": self.use_context,
             "summary": self.summary(),
             "files": [f.to_dict() for f in self.files],
