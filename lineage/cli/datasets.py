@@ -117,8 +117,15 @@ def derive(
     from lineage.store import open_store
 
     source = None
-    if by:
-        source = parse_source_spec(by, "--by") if "=" in by else SourceSpec.build(model=by.strip())
+    if by and "=" in by:
+        source = parse_source_spec(by, "--by")
+    elif by:
+        # A bare model name, as lint reads a model column: open weights if the catalogue says so.
+        from lineage.policy import load_pack
+        from lineage.policy.catalogue import Catalogue
+
+        entry = Catalogue(load_pack().models).lookup(by.strip())
+        source = SourceSpec.build(kind="open-model" if entry is not None and entry.license else None, model=by.strip())
     license_ = normalise_license(license_) if license_ else None
     with open_store(store) as opened:
         result = run_derive(
