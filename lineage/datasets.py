@@ -32,9 +32,17 @@ from sqlalchemy import Connection, select
 from lineage import __version__
 from lineage.exceptions import InputError, LayoutError, UsageError
 from lineage.readers import BadRecord, detect_format, file_sha256, iter_records
-from lineage.segments import Segment, extract_segments
+from lineage.segments import COMPLETION_ROLES, Segment, extract_segments
 from lineage.sources import SourceSpec
-from lineage.store.schema import CaptureRunRow, DatasetRow, DerivationRow, dataset_segments, origins, utcnow
+from lineage.store.schema import (
+    CaptureRunRow,
+    DatasetRow,
+    DerivationRow,
+    SourceRow,
+    dataset_segments,
+    origins,
+    utcnow,
+)
 from lineage.store.store import Store
 from lineage.store.writes import OriginWriter, SourceIds, insert_ignoring_duplicates
 
@@ -146,12 +154,13 @@ def find_dataset(conn: Connection, ref: str) -> DatasetInfo | None:
     table = DatasetRow.__table__
     path = Path(ref)
     query = select(table).order_by(table.c.id.desc()).limit(1)
+    row = None
     if path.exists():
         sha = file_sha256(path)
         row = conn.execute(query.where(table.c.content_sha256 == sha, table.c.name == path.name)).first()
         row = row or conn.execute(query.where(table.c.content_sha256 == sha)).first()
-    else:
-        row = conn.execute(query.where(table.c.name == ref)).first()
+    # A name, or a file whose content changed since it was registered under its name.
+    row = row or conn.execute(query.where(table.c.name == ref)).first()
     return _info(row, _count_segments(conn, row.id)) if row is not None else None
 
 
@@ -181,27 +190,60 @@ def require_dataset(conn: Connection, ref: str) -> DatasetInfo:
 
 def register_dataset(
     store: Store, path: str | Path, *, name: str | None = None, license: str | None = None,
-    origin: str | None = None, input_format: str | None = None,
+    origin: str | None = None, input_format: str | None = None, all_segments: bool = False,
 ) -> DatasetInfo:
     """Register a dataset file (its hash, name, licence, origin and segments) and return it."""
-    p = Path(path)
-    sha = file_sha256(p)
+    return register_datasets(store, [path], name=name, license=license, origin=origin, input_format=input_format,
+                             all_segments=all_segments)[0]
 
-    def write(conn: Connection) -> DatasetInfo:
-        ident = _dataset_row(conn, p, sha, name, license, origin, input_format)
-        members = _Members(conn, ident, [])
-        if license is not None:
-            # Its licence binds every segment, wherever the segment goes: recorded as a source, it
-            # travels to derived datasets by fingerprint, as a model's terms do.
-            source = SourceSpec.build(kind="dataset", name=name or p.name, license=license)
-            members.source_id = SourceIds(conn)(source)
-            members.writer = OriginWriter(conn, _run(conn, "dataset", f"dataset {name or p.name}", ident))
-        members.add_rows(file_rows(p, input_format=input_format))
-        if members.writer is not None:
-            members.writer.flush()
-        return _info(_row(conn, ident), _count_segments(conn, ident))
+
+def register_datasets(
+    store: Store, paths: Sequence[str | Path], *, name: str | None = None, license: str | None = None,
+    origin: str | None = None, input_format: str | None = None, all_segments: bool = False,
+) -> list[DatasetInfo]:
+    """Register dataset files in one transaction: all of them, or (on a bad row) none.
+
+    With `license`, the dataset is also recorded as the source of its completion-side segments
+    (of every segment with `all_segments`), as `lineage import` records a dataset: its licence
+    then binds them in every dataset they reach. Prompts are left out by default because generic
+    ones ("You are a helpful assistant.") turn up everywhere. Registering again with another
+    licence replaces what the earlier registration recorded.
+    """
+    files = [(Path(p), file_sha256(p)) for p in paths]
+
+    def write(conn: Connection) -> list[DatasetInfo]:
+        done = []
+        for p, sha in files:
+            label = name or p.name
+            ident, previous = _dataset_row(conn, p, sha, name, license, origin, input_format)
+            if license is not None and previous is not None and previous != license:
+                _forget_licence(conn, ident, label, previous)
+            members = _Members(conn, ident, [])
+            if license is not None:
+                members.source_id = SourceIds(conn)(SourceSpec.build(kind="dataset", name=label, license=license))
+                members.writer = OriginWriter(conn, _run(conn, "dataset", f"dataset {label}", ident))
+                members.all_segments = all_segments
+            members.add_rows(file_rows(p, input_format=input_format))
+            if members.writer is not None:
+                members.writer.flush()
+            done.append(_info(_row(conn, ident), _count_segments(conn, ident)))
+        return done
 
     return store.write(write)
+
+
+def _forget_licence(conn: Connection, dataset_id: int, name: str, license: str) -> None:
+    """Remove the origins an earlier registration recorded for the dataset under another licence."""
+    from sqlalchemy import delete
+
+    sources, runs = SourceRow.__table__, CaptureRunRow.__table__
+    old = conn.execute(select(sources.c.id).where(
+        sources.c.key == SourceSpec.build(kind="dataset", name=name, license=license).key
+    )).scalar()
+    if old is None:
+        return
+    mine = select(runs.c.id).where(runs.c.dataset_id == dataset_id, runs.c.kind == "dataset")
+    conn.execute(delete(origins).where(origins.c.source_id == old, origins.c.run_id.in_(mine)))
 
 
 def _row(conn: Connection, ident: int) -> Any:
@@ -212,25 +254,27 @@ def _row(conn: Connection, ident: int) -> Any:
 def _dataset_row(
     conn: Connection, path: Path, sha: str, name: str | None, license: str | None, origin: str | None,
     input_format: str | None,
-) -> int:
-    """The dataset row for this content under this name, made on first registration; a licence or
-    origin given again replaces the one recorded."""
+) -> tuple[int, str | None]:
+    """The dataset row for this content under this name, made on first registration, and the
+    licence it had; a licence or origin given again replaces the one recorded."""
     table = DatasetRow.__table__
     name = name or path.name
     found = conn.execute(
-        select(table.c.id).where(table.c.content_sha256 == sha, table.c.name == name).order_by(table.c.id.desc()).limit(1)
-    ).scalar()
+        select(table.c.id, table.c.license)
+        .where(table.c.content_sha256 == sha, table.c.name == name).order_by(table.c.id.desc()).limit(1)
+    ).first()
     values = {k: v for k, v in {"license": license, "origin": origin}.items() if v is not None}
+    # Absolute, so that a rewrite run from another folder can read the file again.
+    values["path"] = str(path.resolve())
+    if input_format is not None:
+        values["format"] = input_format
     if found is not None:
-        if values:
-            conn.execute(table.update().where(table.c.id == found).values(**values))
-        return found
+        conn.execute(table.update().where(table.c.id == found.id).values(**values))
+        return found.id, found.license
+    values.setdefault("format", detect_format(path))
     return conn.execute(
-        table.insert().values(
-            name=name, path=str(path), content_sha256=sha, format=input_format or detect_format(path),
-            created_at=utcnow(), **values,
-        )
-    ).inserted_primary_key[0]
+        table.insert().values(name=name, content_sha256=sha, created_at=utcnow(), **values)
+    ).inserted_primary_key[0], None
 
 
 class _Members:
@@ -246,6 +290,7 @@ class _Members:
         # Where a registered dataset's licence is recorded as the source of its segments.
         self.writer: OriginWriter | None = None
         self.source_id: int | None = None
+        self.all_segments = False
 
     def inherited(self, fingerprints: set[bytes]) -> set[bytes]:
         """Those of `fingerprints` a parent holds."""
@@ -269,7 +314,8 @@ class _Members:
                 seen.setdefault(fp, segment.role)
         if self.writer is not None and self.source_id is not None:
             for fp, role in seen.items():
-                self.writer.add(fp, self.source_id, role)
+                if self.all_segments or role in COMPLETION_ROLES:
+                    self.writer.add(fp, self.source_id, role)
         if seen:
             self.conn.execute(self.insert, [
                 {"dataset_id": self.dataset_id, "fingerprint": fp, "role": role, "inherited": fp in inherited}
@@ -316,7 +362,7 @@ def derive(
         for ref in inputs:
             found = find_dataset(conn, ref)
             if found is None and Path(ref).exists():
-                ident = _dataset_row(conn, Path(ref), file_sha256(ref), None, None, None, None)
+                ident, _ = _dataset_row(conn, Path(ref), file_sha256(ref), None, None, None, None)
                 _Members(conn, ident, []).add_rows(file_rows(ref))
                 found = _info(_row(conn, ident), _count_segments(conn, ident))
                 registered.append(ref)
@@ -330,14 +376,16 @@ def derive(
             if found.sha256 == sha:
                 raise UsageError(f"the derived dataset is its own input ({ref})", fix="name the inputs it was made from")
             parents.append(found)
-        ident = _dataset_row(conn, out, sha, name, license, origin, input_format)
+        ident, _ = _dataset_row(conn, out, sha, name, license, origin, input_format)
+        above = _ancestors(conn, [p.id for p in parents])
+        if ident in above:
+            raise UsageError(
+                f"{out} is already recorded as an ancestor of {', '.join(inputs)}: the graph would have a cycle",
+                fix="check the order of the inputs and the output",
+            )
         by_id = SourceIds(conn)(by) if by is not None else None
-        derivations = DerivationRow.__table__
         for parent in parents:
-            conn.execute(insert_ignoring_duplicates(conn, derivations, ["dataset_id", "parent_id"]), [{
-                "dataset_id": ident, "parent_id": parent.id, "transform": transform, "by_source_id": by_id,
-                "created_at": utcnow(),
-            }])
+            _edge(conn, ident, parent.id, transform, by_id)
         result = DeriveResult(_info(_row(conn, ident)), parents, transform, registered_inputs=registered)
         _match(conn, ident, parents, out, transform, by_id, generated_at, input_format, inputs, result)
         result.dataset = _info(_row(conn, ident), _count_segments(conn, ident))
@@ -352,9 +400,13 @@ def _match(
 ) -> None:
     members = _Members(conn, ident, [p.id for p in parents])
     writer = None
+    run_id = 0
     if by_id is not None:
-        writer = OriginWriter(conn, _run(conn, "derive", f"{transform} of {', '.join(p.name for p in parents)}", ident))
+        run_id = _run(conn, "derive", f"{transform} of {', '.join(p.name for p in parents)}", ident)
+        writer = OriginWriter(conn, run_id)
     aligned = _input_rows(parents, inputs) if transform == "rewrite" else None
+    # Each rewritten segment's fingerprint -> its role and the fingerprints it replaced.
+    rewrites: dict[bytes, tuple[str, set[bytes]]] = {}
     for batch in _batches(file_rows(out, input_format=input_format)):
         fps = [[s.fingerprint for s in row] for row in batch]
         wanted = {fp for row in fps for fp in row}
@@ -368,21 +420,28 @@ def _match(
                     f"a rewrite keeps its rows in order, but {out} has more rows than its inputs",
                     fix="derive it with --transform mix or filter, or name every input it rewrote",
                 )
+            replaced = _replaced(sources[n], segments, row_fps, inherited) if sources is not None else {}
             for k, (segment, fp) in enumerate(zip(segments, row_fps, strict=True)):
                 if fp in inherited:
                     result.inherited += 1
                 elif writer is not None and by_id is not None:
-                    parent = _parent_at(sources[n], k, segment) if sources is not None else None
-                    writer.add(fp, by_id, segment.role, generated_at, parents=[parent] if parent else ())
-                    if parent:
+                    parents = replaced.get(k, [])
+                    if parents:
+                        rewrites.setdefault(fp, (segment.role, set()))[1].update(parents)
                         result.rewritten += 1
                     else:
+                        writer.add(fp, by_id, segment.role, generated_at)
                         result.declared += 1
                 elif fp in known:
                     result.recorded += 1
                 else:
                     result.untracked += 1
         members.write(batch, fps, inherited)
+        if rewrites and by_id is not None:
+            if writer is not None:
+                writer.flush()
+            _record_rewrites(conn, rewrites, by_id, generated_at, run_id)
+            rewrites.clear()
     if aligned is not None and next(aligned, None) is not None:
         raise UsageError(
             f"a rewrite keeps its rows in order, but {out} has fewer rows than its inputs",
@@ -393,6 +452,34 @@ def _match(
     result.rows, result.segments = members.rows, members.segments
 
 
+def _ancestors(conn: Connection, ids: list[int]) -> set[int]:
+    """These datasets and every dataset they were derived from."""
+    column = DerivationRow.__table__.c
+    seen, frontier = set(ids), list(ids)
+    while frontier:
+        above = conn.execute(select(column.parent_id).where(column.dataset_id.in_(frontier))).scalars().all()
+        frontier = [a for a in above if a not in seen]
+        seen.update(frontier)
+    return seen
+
+
+def _edge(conn: Connection, dataset_id: int, parent_id: int, transform: str, by_id: int | None) -> None:
+    """The derivation edge, made or (derived again, another way) replaced."""
+    table = DerivationRow.__table__
+    row = {"dataset_id": dataset_id, "parent_id": parent_id, "transform": transform, "by_source_id": by_id,
+           "created_at": utcnow()}
+    insert = _dialect_insert(conn, table).values(**row)
+    conn.execute(insert.on_conflict_do_update(
+        index_elements=["dataset_id", "parent_id"], set_={"transform": transform, "by_source_id": by_id},
+    ))
+
+
+def _dialect_insert(conn: Connection, table: Any) -> Any:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (sqlite if conn.dialect.name == "sqlite" else postgresql).insert(table)
+
+
 def _run(conn: Connection, kind: str, description: str, dataset_id: int) -> int:
     return conn.execute(CaptureRunRow.__table__.insert().values(
         kind=kind, description=description, dataset_id=dataset_id, tool_version=__version__, started_at=utcnow(),
@@ -400,23 +487,94 @@ def _run(conn: Connection, kind: str, description: str, dataset_id: int) -> int:
 
 
 def _input_rows(parents: list[DatasetInfo], inputs: Sequence[str]) -> Iterator[list[tuple[str, bytes]]]:
-    """The inputs' rows one after another, as (role, fingerprint) per segment, to align a rewrite."""
+    """The inputs' rows one after another, as (role, fingerprint) per segment, to align a rewrite.
+    Each input is read again from its file, which must still hold what was registered."""
     for parent, ref in zip(parents, inputs, strict=True):
-        path = Path(ref) if Path(ref).exists() else Path(parent.path or "")
-        if not path.is_file() and not path.is_dir():
+        candidates = [Path(ref), Path(parent.path or "")]
+        path = next((c for c in candidates if c.exists() and file_sha256(c) == parent.sha256), None)
+        if path is None:
+            where = ref if Path(ref).exists() else parent.path
             raise UsageError(
-                f"a rewrite is matched row by row, and the input {parent.name!r} is no longer at {parent.path}",
-                fix="name the input's file in --from",
+                f"a rewrite is matched row by row, and the input {parent.name!r} is not at {where} as registered "
+                "(missing, or changed since)",
+                fix="name the input's file as it was when registered in --from",
             )
-        for row in file_rows(path):
+        for row in file_rows(path, input_format=parent.format):
             yield [(s.role, s.fingerprint) for s in row]
 
 
-def _parent_at(source: list[tuple[str, bytes]] | None, k: int, segment: Segment) -> bytes | None:
-    """The input segment a rewritten one replaced: the one at the same place, if of the same role."""
-    if source is None or k >= len(source) or source[k][0] != segment.role:
-        return None
-    return source[k][1]
+def _replaced(
+    source: list[tuple[str, bytes]], segments: list[Segment], fps: list[bytes], inherited: set[bytes],
+) -> dict[int, list[bytes]]:
+    """Per new segment of a rewritten row (by index), the input segments it replaced.
+
+    The input row's segments that are gone from the output are the ones rewritten. A new segment
+    takes the gone segment of its role in the same order (the second new assistant turn, the
+    second gone one); failing that, every gone segment of its side (completion or prompt), and
+    failing that, every gone segment: a rewrite that adds or drops a turn may not lose a binding.
+    """
+    kept, before = set(fps), {fp for _, fp in source}
+    gone = [(role, fp) for role, fp in source if fp not in kept]
+    by_role: dict[str, list[bytes]] = {}
+    for role, fp in gone:
+        by_role.setdefault(role, []).append(fp)
+    taken: dict[str, int] = {}
+    out: dict[int, list[bytes]] = {}
+    for k, (segment, fp) in enumerate(zip(segments, fps, strict=True)):
+        if fp in inherited or fp in before:
+            continue
+        n = taken.get(segment.role, 0)
+        taken[segment.role] = n + 1
+        same = by_role.get(segment.role, [])
+        if n < len(same):
+            out[k] = [same[n]]
+            continue
+        side = segment.role in COMPLETION_ROLES
+        out[k] = [f for role, f in gone if (role in COMPLETION_ROLES) == side] or [f for _, f in gone]
+    return out
+
+
+def _record_rewrites(
+    conn: Connection, rewrites: dict[bytes, tuple[str, set[bytes]]], by_id: int, generated_at: datetime | None,
+    run_id: int,
+) -> None:
+    """Record rewritten segments as outputs of `by_id` with their parents. A text `by_id` is already
+    recorded for (say, imported from its batch file) gains the parents it lacks: one text that two
+    originals were rewritten to is bound by both."""
+    from sqlalchemy import bindparam, update
+
+    from lineage.store.writes import to_utc_naive
+
+    found = {
+        bytes(fp): bytes(parents) if parents is not None else b""
+        for fp, parents in conn.execute(
+            select(origins.c.fingerprint, origins.c.parents).where(
+                origins.c.source_id == by_id, origins.c.fingerprint.in_(list(rewrites))
+            )
+        ).all()
+    }
+    fresh, grown = [], []
+    when = to_utc_naive(generated_at)
+    for fp, (role, parents) in rewrites.items():
+        ordered = b"".join(sorted(parents))
+        if fp not in found:
+            fresh.append({"fingerprint": fp, "source_id": by_id, "generated_at": when, "role": role,
+                          "run_id": run_id, "parents": ordered})
+            found[fp] = ordered
+            continue
+        have = found[fp]
+        missing = [p for p in sorted(parents) if p not in {have[i : i + 32] for i in range(0, len(have), 32)}]
+        if missing:
+            found[fp] = have + b"".join(missing)
+            grown.append({"fp": fp, "merged": found[fp]})
+    if fresh:
+        conn.execute(origins.insert(), fresh)
+    if grown:
+        conn.execute(
+            update(origins).where(origins.c.source_id == by_id, origins.c.fingerprint == bindparam("fp"))
+            .values(parents=bindparam("merged")),
+            grown,
+        )
 
 
 def _recorded(conn: Connection, fingerprints: set[bytes]) -> set[bytes]:

@@ -54,7 +54,7 @@ def load_graph(store: Store) -> nx.DiGraph:
         counts = dict(conn.execute(select(members.dataset_id, func.count()).group_by(members.dataset_id)).all())
         for row in conn.execute(select(datasets).order_by(datasets.c.id)):
             graph.add_node(
-                dataset_node(row.id), kind="dataset", id=row.id, name=row.name, path=row.path, sha256=row.content_sha256,
+                dataset_node(row.id), kind="dataset", number=row.id, name=row.name, path=row.path, sha256=row.content_sha256,
                 license=row.license, origin=row.origin, segments=counts.get(row.id, 0),
                 untracked=untracked.get(row.id, 0),
             )
@@ -70,7 +70,7 @@ def load_graph(store: Store) -> nx.DiGraph:
         for row in conn.execute(select(sources).where(sources.c.id.in_(sorted(wanted))).order_by(sources.c.id)):
             spec = SourceSpec(kind=row.kind, provider=row.provider, model=row.model, channel=row.channel,
                               license=row.license, name=row.name)
-            graph.add_node(source_node(row.id), kind="source", id=row.id, label=spec.label(), spec=spec.model_dump())
+            graph.add_node(source_node(row.id), kind="source", number=row.id, label=spec.label(), spec=spec.model_dump())
         for dataset_id, source_id, segments, first, last in used:
             graph.add_edge(source_node(source_id), dataset_node(dataset_id), kind="produced", segments=segments,
                            first=first.date().isoformat() if first else None,
@@ -92,12 +92,18 @@ def lineage_of(graph: nx.DiGraph, node: str) -> nx.DiGraph:
 def _describe(graph: nx.DiGraph, node: str) -> str:
     data = graph.nodes[node]
     if data["kind"] == "source":
-        return data["label"]
-    facts = [f"dataset #{data['id']}", f"licence {data['license'] or 'not declared'}",
-             f"{data['segments']} segments", f"sha256 {data['sha256'][:12]}"]
+        return _one_line(data["label"])
+    number = f"dataset #{data['number']}" if data["number"] > 0 else "not registered"
+    facts = [number, f"licence {data['license'] or 'not declared'}",
+             f"{data['segments']} segments"] + ([f"sha256 {data['sha256'][:12]}"] if data["sha256"] else [])
     if data["untracked"]:
         facts.insert(3, f"{data['untracked']} untracked")
-    return f"{data['name']}  [{', '.join(facts)}]"
+    return f"{_one_line(data['name'])}  [{', '.join(facts)}]"
+
+
+def _one_line(text: str) -> str:
+    """A name on one line: a line break in a name must not look like another branch of the tree."""
+    return " ".join(text.splitlines())
 
 
 def render_tree(graph: nx.DiGraph, root: str) -> str:
@@ -129,7 +135,7 @@ def render_tree(graph: nx.DiGraph, root: str) -> str:
 
 def to_json(graph: nx.DiGraph, root: str | None = None) -> str:
     """The graph as JSON: `graph_version`, `root`, `nodes` and `edges`, in a stable order."""
-    nodes = [{"id": n, **graph.nodes[n]} for n in sorted(graph.nodes, key=_order)]
+    nodes = [{**graph.nodes[n], "id": n} for n in sorted(graph.nodes, key=_order)]
     edges = [{"from": a, "to": b, **graph.edges[a, b]} for a, b in _edges(graph)]
     return json.dumps({"graph_version": GRAPH_VERSION, "root": root, "nodes": nodes, "edges": edges}, indent=2) + "\n"
 
@@ -151,9 +157,9 @@ def to_dot(graph: nx.DiGraph) -> str:
     return "\n".join(out) + "\n"
 
 
-def _order(node: str) -> tuple[str, int]:
+def _order(node: str) -> tuple[str, str]:
     kind, _, ident = node.partition(":")
-    return kind, int(ident)
+    return kind, ident.rjust(12, "0")
 
 
 def _edges(graph: nx.DiGraph) -> list[tuple[str, str]]:

@@ -226,3 +226,187 @@ def test_a_version_1_store_is_upgraded(store_url: str) -> None:
     assert "origin" in columns and "ix_lineage_origins_with_parents" in indexes
     assert opened.stats()["schema_version"] == SCHEMA_VERSION == 2
     opened.close()
+
+
+# -- what a hostile review found ---------------------------------------------------------------------
+
+
+def _lint_blocked(folder: Path, store: str, path: str) -> int:
+    code, out, err = cli(folder, store, "lint", path, "--format", "json")
+    assert code in (0, 1), err
+    return json.loads(out)["summary"]["blocked"]
+
+
+def test_a_rewrite_that_drops_or_adds_a_turn_keeps_its_binding(tmp_path: Path, store_url: str) -> None:
+    Store.open(store_url, create=True).close()
+    original = [{"messages": [{"role": "system", "content": "You are helpful."},
+                              {"role": "user", "content": f"Q{i}?"},
+                              {"role": "assistant", "content": f"Claude answer {i}."}]} for i in range(3)]
+    write_jsonl(tmp_path / "a.jsonl", original)
+    cli(tmp_path, store_url, "import", "a.jsonl", "--provider", "anthropic", "--model", "claude-sonnet-4-5")
+    dropped = [chat(f"Q{i}?", f"Paraphrase {i}.") for i in range(3)]  # the system turn is gone
+    write_jsonl(tmp_path / "b.jsonl", dropped)
+    code, out, err = cli(tmp_path, store_url, "derive", "b.jsonl", "--from", "a.jsonl", "--transform", "rewrite",
+                         "--by", LLAMA, "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["rewritten"] == 3 and json.loads(out)["declared"] == 0
+    assert _lint_blocked(tmp_path, store_url, "b.jsonl") == 3
+    added = [{"messages": [{"role": "system", "content": "Be brief."}, *r["messages"]]} for r in dropped]
+    write_jsonl(tmp_path / "c.jsonl", added)
+    assert cli(tmp_path, store_url, "derive", "c.jsonl", "--from", "b.jsonl", "--transform", "rewrite",
+               "--by", LLAMA)[0] == 0
+    assert _lint_blocked(tmp_path, store_url, "c.jsonl") == 3
+
+
+def test_a_rewrite_to_a_text_already_recorded_keeps_its_parents(tmp_path: Path, store_url: str) -> None:
+    Store.open(store_url, create=True).close()
+    write_jsonl(tmp_path / "a.jsonl", CLAUDE[:3])
+    cli(tmp_path, store_url, "import", "a.jsonl", "--provider", "anthropic", "--model", "claude-sonnet-4-5")
+    write_jsonl(tmp_path / "b.jsonl", paraphrase(CLAUDE[:3]))
+    # The rewrite's outputs were already imported from the rewriting model's batch file.
+    cli(tmp_path, store_url, "import", "b.jsonl", "--provider", "openai", "--model", "gpt-4o")
+    assert _lint_blocked(tmp_path, store_url, "b.jsonl") == 0
+    assert cli(tmp_path, store_url, "derive", "b.jsonl", "--from", "a.jsonl", "--transform", "rewrite",
+               "--by", "gpt-4o")[0] == 0
+    assert _lint_blocked(tmp_path, store_url, "b.jsonl") == 3
+    # One text that two originals (Claude's, and a non-commercial dataset's) were rewritten to.
+    write_jsonl(tmp_path / "nc.jsonl", [chat("Q nc?", "A non-commercial answer.")])
+    cli(tmp_path, store_url, "dataset", "add", "nc.jsonl", "--license", "CC-BY-NC-4.0")
+    write_jsonl(tmp_path / "two.jsonl", [CLAUDE[0], chat("Q nc?", "A non-commercial answer.")])
+    write_jsonl(tmp_path / "same.jsonl", [chat(CLAUDE[0]["messages"][0]["content"], "Same."), chat("Q nc?", "Same.")])
+    cli(tmp_path, store_url, "derive", "two.jsonl", "--from", "a.jsonl", "--from", "nc.jsonl", "--transform", "mix")
+    assert cli(tmp_path, store_url, "derive", "same.jsonl", "--from", "two.jsonl", "--transform", "rewrite",
+               "--by", "gpt-4o")[0] == 0
+    report = json.loads(cli(tmp_path, store_url, "lint", "same.jsonl", "--format", "json")[1])
+    assert {"ANT001", "LIC001"} <= set(report["summary"]["findings_by_code"])
+
+
+def test_graph_json_ids_match_its_edges(pipeline: tuple[Path, str]) -> None:
+    folder, store = pipeline
+    graph = json.loads(cli(folder, store, "graph", "mixed.jsonl", "--format", "json")[1])
+    ids = [n["id"] for n in graph["nodes"]]
+    assert len(set(ids)) == len(ids) and all(i.split(":")[0] in ("dataset", "source") for i in ids)
+    assert {e["from"] for e in graph["edges"]} | {e["to"] for e in graph["edges"]} <= set(ids)
+    assert graph["root"] in ids
+
+
+def test_a_cycle_is_refused(pipeline: tuple[Path, str]) -> None:
+    folder, store = pipeline
+    code, _, err = cli(folder, store, "derive", "claude.jsonl", "--from", "mixed.jsonl", "--transform", "filter")
+    assert code == 2 and "cycle" in err and len(err.strip().splitlines()) == 1
+
+
+def test_generic_prompts_of_a_licensed_dataset_do_not_bind_other_data(tmp_path: Path, store_url: str) -> None:
+    Store.open(store_url, create=True).close()
+    nc = {"messages": [{"role": "system", "content": "You are a helpful assistant."},
+                       {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Thanks!"}]}
+    write_jsonl(tmp_path / "nc.jsonl", [nc])
+    cli(tmp_path, store_url, "dataset", "add", "nc.jsonl", "--license", "CC-BY-NC-4.0")
+    mine = {"messages": [nc["messages"][0], {"role": "user", "content": "Mine?"},
+                         {"role": "assistant", "content": "My own answer."}]}
+    write_jsonl(tmp_path / "mine.jsonl", [mine])
+    assert _lint_blocked(tmp_path, store_url, "mine.jsonl") == 0
+    assert _lint_blocked(tmp_path, store_url, "nc.jsonl") == 1
+    # Unless asked for: then the dataset is the source of its prompts too.
+    cli(tmp_path, store_url, "dataset", "add", "nc.jsonl", "--license", "CC-BY-NC-4.0", "--all-segments")
+    assert _lint_blocked(tmp_path, store_url, "mine.jsonl") == 1
+
+
+def test_registering_with_a_corrected_licence_replaces_the_old(pipeline: tuple[Path, str]) -> None:
+    folder, store = pipeline
+    write_jsonl(folder / "typo.jsonl", [chat("Q t?", "A t.")])
+    cli(folder, store, "dataset", "add", "typo.jsonl", "--license", "CC-BY-NC-4.0")
+    assert _lint_blocked(folder, store, "typo.jsonl") == 1
+    cli(folder, store, "dataset", "add", "typo.jsonl", "--license", "CC-BY-4.0")
+    report = json.loads(cli(folder, store, "lint", "typo.jsonl", "--format", "json")[1])
+    assert report["summary"]["blocked"] == 0
+    assert [s["source"]["license"] for s in report["sources"]] == ["CC-BY-4.0"]
+
+
+def test_a_rewrite_refuses_an_input_changed_since_it_was_registered(pipeline: tuple[Path, str]) -> None:
+    folder, store = pipeline
+    text = (folder / "mixed.jsonl").read_text()
+    (folder / "mixed.jsonl").write_text(text.replace("Claude answer", "Edited answer"))
+    code, _, err = cli(folder, store, "derive", "para.jsonl", "--from", "mixed.jsonl", "--transform", "rewrite",
+                       "--by", LLAMA)
+    assert code == 2 and "changed since" in err, err
+
+
+def test_a_rewrite_from_another_folder_and_a_named_input(pipeline: tuple[Path, str]) -> None:
+    folder, store = pipeline
+    (folder / "sub").mkdir()
+    (folder / "mixed.jsonl").rename(folder / "sub" / "mixed.jsonl")  # moved, by name still
+    sub = folder / "sub"
+    code, out, err = cli(sub, store, "derive", "../para.jsonl", "--from", "mixed.jsonl", "--transform", "rewrite",
+                         "--by", LLAMA, "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["rewritten"] == 6
+
+
+def test_a_name_is_found_even_beside_a_folder_of_that_name(pipeline: tuple[Path, str]) -> None:
+    folder, store = pipeline
+    cli(folder, store, "dataset", "add", "claude.jsonl", "--name", "upstream")
+    (folder / "upstream").mkdir()
+    assert cli(folder, store, "graph", "upstream")[0] == 0
+
+
+def test_deriving_again_another_way_replaces_the_edge(pipeline: tuple[Path, str]) -> None:
+    folder, store = pipeline
+    cli(folder, store, "derive", "para.jsonl", "--from", "mixed.jsonl", "--transform", "mix")
+    cli(folder, store, "derive", "para.jsonl", "--from", "mixed.jsonl", "--transform", "rewrite", "--by", LLAMA)
+    graph = json.loads(cli(folder, store, "graph", "para.jsonl", "--format", "json")[1])
+    (edge,) = [e for e in graph["edges"] if e["kind"] == "derived" and e["from"] == "dataset:3"]
+    assert edge["transform"] == "rewrite" and edge["by"] is not None
+
+
+def test_dataset_add_of_several_files_is_one_transaction(pipeline: tuple[Path, str]) -> None:
+    folder, store = pipeline
+    write_jsonl(folder / "good.jsonl", [chat("Q g?", "A g.")])
+    (folder / "bad.jsonl").write_text('{"messages": []}\n{bad\n')
+    code, _, err = cli(folder, store, "dataset", "add", "good.jsonl", "bad.jsonl", "--license", "MIT")
+    assert code == 2 and "bad.jsonl line 2" in err
+    names = [d["name"] for d in json.loads(cli(folder, store, "dataset", "list", "--format", "json")[1])]
+    assert "good.jsonl" not in names
+
+
+def test_lint_reads_a_version_1_store_without_writing_it(store_url: str, tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    Store.open(store_url, create=True).close()
+    write_jsonl(tmp_path / "a.jsonl", CLAUDE[:1])
+    cli(tmp_path, store_url, "import", "a.jsonl", "--provider", "anthropic", "--model", "claude-sonnet-4-5")
+    store = Store(store_url)
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE lineage_dataset_segments"))
+        conn.execute(text("DROP TABLE lineage_derivations"))
+        conn.execute(text("DROP INDEX ix_lineage_origins_with_parents"))
+        conn.execute(text("ALTER TABLE lineage_datasets DROP COLUMN origin"))
+        conn.execute(text("UPDATE lineage_meta SET value = '1' WHERE key = 'schema_version'"))
+    store.close()
+    assert _lint_blocked(tmp_path, store_url, "a.jsonl") == 1
+    store = Store(store_url)
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT value FROM lineage_meta WHERE key = 'schema_version'")).scalar() == "1"
+    store.close()
+
+
+def test_a_long_chain_of_rewrites_is_followed_both_ways(tmp_path: Path) -> None:
+    from lineage.sources import SourceSpec
+
+    url = str(tmp_path / "lineage.db")
+    rows = CLAUDE[:2]
+    path = write_jsonl(tmp_path / "d0.jsonl", rows)
+    with Store.open(url, create=True) as store:
+        import_paths(store, [path], ImportRequest(source={"provider": "anthropic", "model": "claude-sonnet-4-5"}))
+        for n in range(1, 21):
+            rows = [chat(r["messages"][0]["content"], f"Take {n}: " + r["messages"][1]["content"]) for r in rows]
+            new = write_jsonl(tmp_path / f"d{n}.jsonl", rows)
+            derive(store, new, [str(path)], "rewrite", by=SourceSpec.build(model="gpt-4o"))
+            path = new
+    last = [fingerprint(r["messages"][1]["content"]) for r in rows]
+    for preload in (True, False):
+        index = OriginIndex(normalise_url(url), preload=preload)
+        found = index.find(last)
+        providers = [{index.sources[k // 10_000_000].provider for k in index.keys(found[fp])} for fp in last]
+        index.close()
+        assert providers == [{"anthropic", "openai"}] * 2, preload

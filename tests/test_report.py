@@ -104,12 +104,12 @@ def test_waivers_and_an_unregistered_dataset(pipeline: tuple[Path, str]) -> None
     assert code == 0, err
     assert "**Verdict: allowed with obligations.**" in md
     assert "| anthropic-deal | ANT001 | Legal (J. Doe) | CONTRACT-42 | 2027-06-30 | anthropic/claude-sonnet-4-5 (api) | 4 |" in md
-    # Untracked counts the completion side unless asked for all segments (the Claude rows' prompts).
+    # Untracked counts the completion side unless asked for all segments (the prompts: nobody recorded them).
     assert "0 of 14 segments (0.0%) have no recorded origin" in md
     every = cli(folder, store, "report", "loose.jsonl", "--waivers", str(waivers), "--all-segments")[1]
-    assert "4 of 14 segments (28.6%) have no recorded origin; 4 of 7 examples are untracked" in every
+    assert "7 of 14 segments (50.0%) have no recorded origin; 7 of 7 examples are untracked" in every
     # Not registered: the graph is the file and the sources lint found in it.
-    assert "loose.jsonl  [dataset #0" in md
+    assert "loose.jsonl  [not registered, licence not declared, 14 segments]" in md
     assert "anthropic/claude-sonnet-4-5 (api): 4 segments" in md
 
 
@@ -267,3 +267,23 @@ def test_the_pipeline_example(tmp_path: Path) -> None:
     notice = (folder / "out" / "NOTICE").read_text()
     assert "- Built with Llama (" in notice and "Contains data from community-qa.jsonl" in notice
     assert (folder / "out" / "lineage.dot").read_text().startswith("digraph lineage {")
+
+
+def test_names_from_the_data_cannot_change_the_report(tmp_path: Path, store_url: str) -> None:
+    Store.open(store_url, create=True).close()
+    write_jsonl(tmp_path / "odd.jsonl", [chat("Q?", "An answer.")])
+    cli(tmp_path, store_url, "dataset", "add", "odd.jsonl", "--name", "<b>x</b> | y\nz", "--license", "CC-BY-4.0")
+    md = cli(tmp_path, store_url, "report", "odd.jsonl", "--timestamp", STAMP)[1]
+    before, tree, after = md.split("```")
+    assert "<b>" not in before + after and "&lt;b&gt;x&lt;/b&gt; \\| y z" in before + after
+    # Inside the code block the tree shows the name as it is, on one line.
+    assert "<b>x</b> | y z" in tree
+    html = cli(tmp_path, store_url, "report", "odd.jsonl", "--format", "html", "--timestamp", STAMP)[1]
+    assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
+
+
+def test_a_file_of_malformed_rows_is_not_called_allowed(tmp_path: Path) -> None:
+    (tmp_path / "bad.jsonl").write_text("{bad\n")
+    result = run_cli("report", "bad.jsonl", "--timestamp", STAMP, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "**Verdict: not judged: malformed examples.**" in result.stdout

@@ -20,24 +20,27 @@ def dataset() -> None:
 @click.option("--name", help="The dataset's name (default: the file name). With one path only.")
 @click.option("--license", "license_", metavar="SPDX", help="The licence the dataset is published under.")
 @click.option("--origin", metavar="URL", help="Where it came from: a URL, a Hugging Face repository id, a note.")
+@click.option("--all-segments", is_flag=True,
+              help="With --license, record the dataset as the source of its prompt-side segments too.")
 @click.option("--input-format", type=_INPUT_FORMATS, help="File format, when the extension does not say.")
 @store_option
 @format_option("text", "json")
 def add(
-    paths: tuple[str, ...], name: str | None, license_: str | None, origin: str | None, input_format: str | None,
-    store: str | None, output_format: str,
+    paths: tuple[str, ...], name: str | None, license_: str | None, origin: str | None, all_segments: bool,
+    input_format: str | None, store: str | None, output_format: str,
 ) -> None:
     """Register dataset files: content hash, name, licence, origin and the fingerprints of their segments.
 
-    With --license, the dataset is also recorded as the source of its segments, so that its licence
-    binds them in every dataset derived from it (lint and the report then see it).
+    With --license, the dataset is also recorded as the source of its completion-side segments (all
+    of them with --all-segments), so that its licence binds them in every dataset derived from it.
+    All paths are registered in one transaction: a malformed row in any registers none.
 
     \b
     Examples:
       lineage dataset add upstream.jsonl --license CC-BY-4.0 --origin https://example.org/upstream
       lineage dataset add data/*.jsonl
     """
-    from lineage.datasets import register_dataset
+    from lineage.datasets import register_datasets
     from lineage.exceptions import UsageError
     from lineage.licenses import normalise_license
     from lineage.store import open_store
@@ -46,8 +49,8 @@ def add(
         raise UsageError("--name names one dataset, and several paths were given", fix="register them one by one")
     license_ = normalise_license(license_) if license_ else None
     with open_store(store) as opened:
-        infos = [register_dataset(opened, p, name=name, license=license_, origin=origin, input_format=input_format)
-                 for p in paths]
+        infos = register_datasets(opened, paths, name=name, license=license_, origin=origin,
+                                  input_format=input_format, all_segments=all_segments)
     if output_format == "json":
         echo_json([i.to_dict() for i in infos])
         return

@@ -42,8 +42,6 @@ DAY_SPAN = 10_000_000
 INLINE_BASE = 1 << 32
 
 _PROBE_CHUNK = 500
-# How far back a chain of rewrites is followed when probing (a paraphrase of a translation of ...).
-_MAX_GENERATIONS = 16
 _FETCH = 50_000
 # Preload when the input may hold more segments than the store holds origins / this.
 _PRELOAD_INPUT_SHARE = 4
@@ -112,7 +110,8 @@ class _EngineReader:
     def __init__(self, url: str) -> None:
         from lineage.store import Store
 
-        self.store = Store.open(url)
+        # Read as it is: lint never writes a store, not even to upgrade an older schema.
+        self.store = Store.open(url, upgrade=False)
         self.dialect = self.store.engine.dialect.name
 
     def batches(self, sql: str, params: Sequence[Any] = ()) -> Iterator[list[tuple[Any, ...]]]:
@@ -298,7 +297,9 @@ class OriginIndex:
         known = dict(found)
         wanted = {p for ps in parents_of.values() for p in ps} - set(known)
         asked: set[bytes] = set(known)
-        for _ in range(_MAX_GENERATIONS):
+        # Generation by generation, each fingerprint asked once: a chain of any length ends, and so
+        # does a cycle.
+        while True:
             wanted -= asked
             if not wanted:
                 break

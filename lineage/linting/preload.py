@@ -169,7 +169,7 @@ class SharedTable:
     def __init__(self, capacity: int, context: Any) -> None:
         self._capacity = capacity
         # The extras are small in any real store; past this room the workers load for themselves.
-        self._room = 16 * capacity + (64 << 10)
+        self._room = 64 * capacity + (1 << 20)
         self._map = mmap.mmap(-1, self._HEADER + 48 * capacity + self._room)
         self._done = context.Event()
 

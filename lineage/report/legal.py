@@ -13,6 +13,7 @@ same bytes, so two reports can be diffed.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -121,6 +122,9 @@ def build_report(
 def _verdict(report: Report) -> str:
     if report.exit_code:
         return "blocked"
+    if report.verdicts.get("malformed"):
+        return "not judged: malformed examples" if report.verdicts["malformed"] == report.examples else (
+            "allowed, with malformed examples")
     if report.verdicts.get("untracked"):
         return "allowed, with untracked examples"
     if report.verdicts.get("allowed-with-obligations"):
@@ -235,7 +239,7 @@ def _graph(report: Report, files: list[str], store_url: str | None) -> tuple[nx.
                 graph = lineage_of(load_graph(store), root)
     if graph is None:
         graph = nx.DiGraph()
-        graph.add_node(root, kind="dataset", id=0, name=", ".join(Path(f).name for f in files), path=None,
+        graph.add_node(root, kind="dataset", number=0, name=", ".join(Path(f).name for f in files), path=None,
                        sha256="", license=None, origin=None, segments=report.segments,
                        untracked=report.segments_untracked)
     labels = {data["label"] for _, data in graph.nodes(data=True) if data["kind"] == "source"}
@@ -245,7 +249,7 @@ def _graph(report: Report, files: list[str], store_url: str | None) -> tuple[nx.
             continue
         labels.add(label)
         node = f"source:found-{n}"
-        graph.add_node(node, kind="source", id=-n, label=label, spec=use.evaluation.source.model_dump())
+        graph.add_node(node, kind="source", number=-n, label=label, spec=use.evaluation.source.model_dump())
         graph.add_edge(node, root, kind="produced", segments=use.segments,
                        first=use.first_day.isoformat() if use.first_day else None,
                        last=use.last_day.isoformat() if use.last_day else None)
@@ -272,12 +276,19 @@ def render_report(report: LineageReport, fmt: str) -> str:
     environment.filters["setting"] = _setting
     template = environment.get_template(f"report.{fmt}")
     svg = graph_svg(report.graph, report.graph_root, blocked=report.blocked_sources) if fmt == "html" else ""
-    return template.render(r=report, s=report.summary, svg=jinja2.filters.Markup(svg), version=__version__)
+    # A fence longer than any run of backticks in the tree, so that no name can close it.
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", report.tree)), default=0))
+    return template.render(r=report, s=report.summary, svg=jinja2.filters.Markup(svg), version=__version__,
+                           fence=fence)
 
 
 def _markdown_cell(value: Any) -> str:
-    """Text safe inside a Markdown table cell."""
-    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Text safe inside Markdown, also in a table cell: names come from the data, and a name with
+    markup, a pipe or a line break in it must not change the document."""
+    text = " ".join(str(value).splitlines())
+    for char, escaped in (("\\", "\\\\"), ("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|")):
+        text = text.replace(char, escaped)
+    return text
 
 
 def _setting(value: Any) -> str:

@@ -55,6 +55,8 @@ def _line(item: dict[str, Any]) -> str:
         return f"- {item['text']} ({sources})"
     if item["type"] in ("notice", "display") and item["text"]:
         return f"- \"{item['text']}\" ({sources})"
+    if item["type"] == "name-prefix" and item.get("prefix"):
+        return f"- A distributed model trained on this data must have a name that begins with \"{item['prefix']}\". ({sources})"
     if item["type"] == "share-alike":
         return f"- This dataset holds share-alike data: release it and what is derived from it under {item['text']}. ({sources})"
     return f"- {item['message']} ({sources})"

@@ -22,9 +22,14 @@ _CHARS = 34  # per line at the font size used
 def _columns(graph: nx.DiGraph) -> dict[str, int]:
     import networkx as nx
 
+    # Columns need an order: a cycle (recorded by hand, or by an older version) is drawn with the
+    # edges that close it left out of the layout.
+    layout = nx.DiGraph(graph)
+    while not nx.is_directed_acyclic_graph(layout):
+        layout.remove_edge(*nx.find_cycle(layout)[-1][:2])
     column: dict[str, int] = {}
-    for node in nx.topological_sort(graph):
-        parents = [column[p] for p in graph.predecessors(node) if graph.nodes[p]["kind"] == "dataset"]
+    for node in nx.topological_sort(layout):
+        parents = [column[p] for p in layout.predecessors(node) if graph.nodes[p]["kind"] == "dataset"]
         column[node] = max(parents) + 1 if parents else 0
     # Datasets start after a column of sources; each source sits left of its first dataset.
     for node, data in graph.nodes(data=True):

@@ -107,13 +107,19 @@ class Store:
         self._sources: dict[int, SourceSpec] = {}
         # True when opening created the store's tables.
         self.created = False
+        # Whether opening upgrades an older schema (see open), and the version the store has.
+        self._upgrade_old = True
+        self.schema_version = SCHEMA_VERSION
 
     # -- opening ---------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, url: str, *, create: bool = False) -> Store:
-        """Open the store at `url`; with `create`, make it (and its folder) if it is not there."""
+    def open(cls, url: str, *, create: bool = False, upgrade: bool = True) -> Store:
+        """Open the store at `url`; with `create`, make it (and its folder) if it is not there.
+        A store of an older schema version is upgraded in place, unless `upgrade` is false (for
+        readers that need only what every version holds)."""
         store = cls(url)
+        store._upgrade_old = upgrade
         try:
             store._prepare(create)
         except BaseException:
@@ -236,8 +242,10 @@ class Store:
     def _check_version(self) -> None:
         with self.read() as conn:
             found = check_schema_version(_meta_value(conn, "schema_version"), self.location)
-        if found != SCHEMA_VERSION:
+        self.schema_version = found
+        if found != SCHEMA_VERSION and self._upgrade_old:
             self.write(_upgrade)
+            self.schema_version = SCHEMA_VERSION
 
     def close(self) -> None:
         self.engine.dispose()
@@ -397,7 +405,7 @@ class Store:
             span = conn.execute(select(func.min(origins.c.generated_at), func.max(origins.c.generated_at))).one()
         result: dict[str, Any] = {
             "store": self.location,
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": self.schema_version,
             **counts,
             "distinct_fingerprints": distinct,
             "origins_by_kind": dict(sorted(by_kind)),
