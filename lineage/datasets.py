@@ -45,8 +45,7 @@ from lineage.store.schema import (
 )
 from lineage.store.store import Store
 from lineage.store.writes import OriginWriter, SourceIds, insert_ignoring_duplicates
-
-TRANSFORMS = ("mix", "filter", "dedupe", "split", "rewrite")
+from lineage.vocabulary import TRANSFORMS
 
 _BATCH = 2_000
 

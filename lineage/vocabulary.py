@@ -18,3 +18,6 @@ CHANNELS: tuple[str, ...] = (
 )
 # What `lineage import` can be told a file is.
 IMPORT_TYPES: tuple[str, ...] = ("auto", "dataset", "openai-batch", "anthropic-batch", "hf")
+
+# How a derived dataset was made from its inputs (`lineage derive --transform`).
+TRANSFORMS = ("mix", "filter", "dedupe", "split", "rewrite")

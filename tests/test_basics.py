@@ -124,3 +124,22 @@ def test_lineage_toml_wins_over_pyproject_and_bad_toml_is_clear(tmp_path: Path) 
     (tmp_path / "lineage.toml").write_text("store = \n")
     with pytest.raises(ConfigError, match="invalid TOML"):
         find_config(tmp_path)
+
+
+def test_the_command_line_imports_no_heavy_module_until_a_command_needs_it() -> None:
+    """A pre-commit hook on a small file must start fast: loading the CLI, and linting a small file
+    against no store, import none of SQLAlchemy, networkx, jinja2, pyarrow or datasets."""
+    import subprocess
+    import sys
+
+    heavy = ["sqlalchemy", "networkx", "jinja2", "pyarrow", "datasets", "numpy"]
+    probe = (
+        "import sys, lineage.cli; from click.testing import CliRunner; "
+        "import tempfile, pathlib, json; d = pathlib.Path(tempfile.mkdtemp()); "
+        "(d / 'a.jsonl').write_text(json.dumps({'messages': [{'role': 'user', 'content': 'q'}]}) + '\\n'); "
+        "CliRunner().invoke(lineage.cli.main, ['lint', str(d / 'a.jsonl')]); "
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                            env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"})
+    assert result.stdout.strip() == ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from lineage.cli.common import echo_json, format_option, store_option, table
-from lineage.datasets import TRANSFORMS
+from lineage.vocabulary import TRANSFORMS
 
 _INPUT_FORMATS = click.Choice(["jsonl", "json", "csv", "parquet", "arrow", "hf-disk"])
 
