@@ -58,12 +58,14 @@ def test_markdown_report_says_what_the_terms_say(pipeline: tuple[Path, str]) -> 
     assert code == 0, err
     assert md.startswith("# Lineage report: para.jsonl\n\n**Verdict: blocked.** 6 examples: 3 blocked")
     assert "| purpose | fine-tune |" in md and "| commercial | yes |" in md
-    rows = {line.split(" | ")[0].lstrip("| "): line for line in md.splitlines() if line.startswith("| ") and "(" in line}
-    claude = rows["anthropic/claude-sonnet-4-5 (api)"]
-    assert "anthropic-usage-policy 2025-09-15" in claude and "| 3 | 3 | 2025-06-01 to 2025-06-01 | blocked |" in claude
-    llama = rows["meta/meta-llama/Llama-3.1-8B-Instruct (open-model, self-hosted)"]
-    assert "llama-3.1-community-license" in llama and "2025-07-02 to 2025-07-02" in llama
-    assert "| CC-BY-SA-4.0 |" in rows["human.jsonl (dataset, CC-BY-SA-4.0)"]
+    rows = {tuple(line.split(" | ")[:2]): line for line in md.splitlines() if line.startswith("| ")}
+    claude = rows["| anthropic", "claude-sonnet-4-5"]
+    assert "| api | api | - | anthropic-usage-policy 2025-09-15" in claude
+    assert "| 3 | 3 | 2025-06-01 to 2025-06-01 | blocked |" in claude
+    llama = rows["| meta", "meta-llama/Llama-3.1-8B-Instruct"]
+    assert "| open-model | self-hosted |" in llama and "llama-3.1-community-license" in llama
+    assert "2025-07-02 to 2025-07-02" in llama
+    assert "| dataset | - | CC-BY-SA-4.0 |" in rows["| -", "human.jsonl"]
     # Findings grouped by rule, with the citation's document, version, section, URL and quote.
     assert "### ANT001 (error): Anthropic Usage Policy 2025-09-15" in md
     assert "- 3 finding(s) in 3 example(s), from anthropic/claude-sonnet-4-5 (api)." in md
