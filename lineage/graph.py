@@ -135,7 +135,7 @@ def render_tree(graph: nx.DiGraph, root: str) -> str:
 
 def to_json(graph: nx.DiGraph, root: str | None = None) -> str:
     """The graph as JSON: `graph_version`, `root`, `nodes` and `edges`, in a stable order."""
-    nodes = [{**graph.nodes[n], "id": n} for n in sorted(graph.nodes, key=_order)]
+    nodes = [{**graph.nodes[n], "id": n} for n in sorted(graph.nodes, key=node_order)]
     edges = [{"from": a, "to": b, **graph.edges[a, b]} for a, b in _edges(graph)]
     return json.dumps({"graph_version": GRAPH_VERSION, "root": root, "nodes": nodes, "edges": edges}, indent=2) + "\n"
 
@@ -143,7 +143,7 @@ def to_json(graph: nx.DiGraph, root: str | None = None) -> str:
 def to_dot(graph: nx.DiGraph) -> str:
     """The graph in Graphviz DOT, sources as ellipses and datasets as boxes."""
     out = ["digraph lineage {", "  rankdir=LR;"]
-    for node in sorted(graph.nodes, key=_order):
+    for node in sorted(graph.nodes, key=node_order):
         data = graph.nodes[node]
         shape = "ellipse" if data["kind"] == "source" else "box"
         lines = [data["label"]] if data["kind"] == "source" else [data["name"], data["license"] or "no licence"]
@@ -151,19 +151,24 @@ def to_dot(graph: nx.DiGraph) -> str:
         out.append(f'  "{node}" [shape={shape}, label="{label}"];')
     for a, b in _edges(graph):
         edge = graph.edges[a, b]
-        label = f"{edge['segments']} segments" if edge["kind"] == "produced" else edge["transform"]
-        out.append(f'  "{a}" -> "{b}" [label="{_dot_escape(label)}"];')
+        out.append(f'  "{a}" -> "{b}" [label="{_dot_escape(edge_label(edge))}"];')
     out.append("}")
     return "\n".join(out) + "\n"
 
 
-def _order(node: str) -> tuple[str, str]:
+def node_order(node: str) -> tuple[str, str]:
+    """A stable sort key for nodes: by kind, then by number."""
     kind, _, ident = node.partition(":")
     return kind, ident.rjust(12, "0")
 
 
+def edge_label(edge: dict) -> str:
+    """What an edge says: a source's segment count, or a derivation's transform."""
+    return f"{edge['segments']} segments" if edge["kind"] == "produced" else edge["transform"]
+
+
 def _edges(graph: nx.DiGraph) -> list[tuple[str, str]]:
-    return sorted(graph.edges, key=lambda e: (_order(e[0]), _order(e[1])))
+    return sorted(graph.edges, key=lambda e: (node_order(e[0]), node_order(e[1])))
 
 
 def _dot_escape(text: str) -> str:

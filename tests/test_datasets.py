@@ -203,12 +203,10 @@ def test_registering_again_adds_nothing(pipeline: tuple[Path, str]) -> None:
     assert again["segments"] == 6 and again["license"] == "CC-BY-SA-4.0"
 
 
-def test_a_version_1_store_is_upgraded(store_url: str) -> None:
-    from sqlalchemy import inspect, text
+def _downgrade_to_version_1(store_url: str) -> None:
+    """Make a store look as schema version 1 left it: without what version 2 added."""
+    from sqlalchemy import text
 
-    from lineage.store.schema import SCHEMA_VERSION
-
-    Store.open(store_url, create=True).close()
     store = Store(store_url)
     with store.engine.begin() as conn:
         conn.execute(text("DROP TABLE lineage_dataset_segments"))
@@ -217,6 +215,15 @@ def test_a_version_1_store_is_upgraded(store_url: str) -> None:
         conn.execute(text("ALTER TABLE lineage_datasets DROP COLUMN origin"))
         conn.execute(text("UPDATE lineage_meta SET value = '1' WHERE key = 'schema_version'"))
     store.close()
+
+
+def test_a_version_1_store_is_upgraded(store_url: str) -> None:
+    from sqlalchemy import inspect
+
+    from lineage.store.schema import SCHEMA_VERSION
+
+    Store.open(store_url, create=True).close()
+    _downgrade_to_version_1(store_url)
     opened = Store.open(store_url)
     with opened.engine.connect() as conn:
         names = set(inspect(conn).get_table_names())
@@ -375,14 +382,7 @@ def test_lint_reads_a_version_1_store_without_writing_it(store_url: str, tmp_pat
     Store.open(store_url, create=True).close()
     write_jsonl(tmp_path / "a.jsonl", CLAUDE[:1])
     cli(tmp_path, store_url, "import", "a.jsonl", "--provider", "anthropic", "--model", "claude-sonnet-4-5")
-    store = Store(store_url)
-    with store.engine.begin() as conn:
-        conn.execute(text("DROP TABLE lineage_dataset_segments"))
-        conn.execute(text("DROP TABLE lineage_derivations"))
-        conn.execute(text("DROP INDEX ix_lineage_origins_with_parents"))
-        conn.execute(text("ALTER TABLE lineage_datasets DROP COLUMN origin"))
-        conn.execute(text("UPDATE lineage_meta SET value = '1' WHERE key = 'schema_version'"))
-    store.close()
+    _downgrade_to_version_1(store_url)
     assert _lint_blocked(tmp_path, store_url, "a.jsonl") == 1
     store = Store(store_url)
     with store.engine.connect() as conn:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
+from lineage.graph import edge_label, node_order
+
 if TYPE_CHECKING:
     import networkx as nx
 
@@ -50,7 +52,7 @@ def graph_svg(graph: nx.DiGraph, root: str, *, blocked: set[str] = frozenset()) 
     """An SVG of `graph`, the dataset `root` highlighted, sources whose label is in `blocked` marked."""
     column = _columns(graph)
     rows: dict[int, list[str]] = {}
-    for node in sorted(graph.nodes, key=lambda n: (column[n], _key(n))):
+    for node in sorted(graph.nodes, key=lambda n: (column[n], node_order(n))):
         rows.setdefault(column[node], []).append(node)
     place = {node: (col, i) for col, nodes in rows.items() for i, node in enumerate(nodes)}
     width = _MARGIN * 2 + (max(rows) + 1) * _COLUMN - (_COLUMN - _WIDTH) if rows else 100
@@ -67,18 +69,18 @@ def graph_svg(graph: nx.DiGraph, root: str, *, blocked: set[str] = frozenset()) 
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
         'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#555"/></marker></defs>',
     ]
-    for a, b in sorted(graph.edges, key=lambda e: (_key(e[0]), _key(e[1]))):
+    for a, b in sorted(graph.edges, key=lambda e: (node_order(e[0]), node_order(e[1]))):
         (ax, ay), (bx, by) = box(a), box(b)
         x1, y1, x2, y2 = ax + _WIDTH, ay + _HEIGHT / 2, bx, by + _HEIGHT / 2
         middle = (x1 + x2) / 2
         edge = graph.edges[a, b]
-        label = f"{edge['segments']} segments" if edge["kind"] == "produced" else edge["transform"]
+        label = edge_label(edge)
         out.append(
             f'<g class="edge {edge["kind"]}"><path d="M {x1} {y1} C {middle} {y1}, {middle} {y2}, {x2} {y2}" '
             f'fill="none" stroke="#555" stroke-width="1.2" marker-end="url(#arrow)"/>'
             f'<text x="{middle}" y="{(y1 + y2) / 2 - 4}" text-anchor="middle" fill="#333">{escape(label)}</text></g>'
         )
-    for node in sorted(graph.nodes, key=_key):
+    for node in sorted(graph.nodes, key=node_order):
         data = graph.nodes[node]
         x, y = box(node)
         if data["kind"] == "source":
@@ -102,8 +104,3 @@ def graph_svg(graph: nx.DiGraph, root: str, *, blocked: set[str] = frozenset()) 
         out.append(f'<g class="node {kind}" data-node="{escape(node)}"><title>{escape(lines[0])}</title>{shape}{text}</g>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
-
-
-def _key(node: str) -> tuple[str, str]:
-    kind, _, ident = node.partition(":")
-    return kind, ident.rjust(12, "0")
