@@ -133,3 +133,27 @@ def run_on_terminal(args: list[str], *, cwd: Path | None = None) -> tuple[int, b
     process.communicate(timeout=600)
     os.close(primary)
     return process.returncode, seen
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def example_env() -> dict[str, str]:
+    """The environment an example script runs in: no store named, and the `lineage` installed beside
+    this interpreter first on PATH (the scripts call `lineage`)."""
+    env = {k: v for k, v in os.environ.items() if k != "LINEAGE_STORE"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def run_example(name: str, folder: Path) -> subprocess.CompletedProcess[str]:
+    """Run examples/NAME/run.sh in `folder`, a copy of the example made on the first run."""
+    import shutil
+
+    if not folder.exists():
+        shutil.copytree(EXAMPLES / name, folder, ignore=shutil.ignore_patterns(".lineage", "out"))
+    result = subprocess.run(["bash", str(folder / "run.sh")], capture_output=True, text=True, env=example_env(),
+                            timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    return result

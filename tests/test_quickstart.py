@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,19 +11,13 @@ from lineage.fingerprints import fingerprint
 from lineage.readers import Record, iter_records
 from lineage.segments import extract_segments
 from lineage.store import Store
-
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "quickstart"
+from tests.conftest import example_env, run_example
 
 
 def test_quickstart_script(tmp_path: Path) -> None:
     folder = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns(".lineage"))
-    env = {k: v for k, v in os.environ.items() if k != "LINEAGE_STORE"}
-    # The script calls `lineage`; make sure the one installed beside this interpreter is found.
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    result = subprocess.run(["bash", str(folder / "run.sh")], capture_output=True, text=True, env=env, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
+    result = run_example("quickstart", folder)
+    env = example_env()
     assert "openai/gpt-4o-2024-08-06" in result.stdout
     # The lint at the end blocks the six Claude answers and says why.
     assert result.stdout.count(": ANT001 [error]") == 6
@@ -51,8 +43,7 @@ def test_quickstart_script(tmp_path: Path) -> None:
     assert fingerprint("Pixel.") not in found
 
     # Running it again changes nothing.
-    again = subprocess.run(["bash", str(folder / "run.sh")], capture_output=True, text=True, env=env, timeout=300)
-    assert again.returncode == 0, again.stderr
+    again = run_example("quickstart", folder)
     assert "Using existing lineage store" in again.stdout
     listed = subprocess.run(
         [sys.executable, "-m", "lineage", "sources", "--format", "json"],

@@ -16,7 +16,7 @@ import pytest
 from lineage.datasets import derive, register_dataset
 from lineage.importers import ImportRequest, import_paths
 from lineage.store import Store
-from tests.conftest import chat, run_cli, write_jsonl
+from tests.conftest import chat, run_cli, run_example, write_jsonl
 
 CLAUDE = [chat(f"Question A{i}?", f"Claude answer A{i}.") for i in range(4)]
 HUMAN = [chat(f"Question B{i}?", f"Human answer B{i}.") for i in range(3)]
@@ -246,17 +246,8 @@ def test_html_report_in_a_real_browser(pipeline: tuple[Path, str]) -> None:
 
 
 def test_the_pipeline_example(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    example = Path(__file__).resolve().parent.parent / "examples" / "lineage-pipeline"
     folder = tmp_path / "pipeline"
-    shutil.copytree(example, folder, ignore=shutil.ignore_patterns(".lineage", "out"))
-    env = {k: v for k, v in os.environ.items() if k != "LINEAGE_STORE"}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    result = subprocess.run(["bash", str(folder / "run.sh")], capture_output=True, text=True, env=env, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
+    result = run_example("lineage-pipeline", folder)
     assert "└── rewrite by meta/meta-llama/Llama-3.1-8B-Instruct" in result.stdout
     assert "lineage lint exited with 1" in result.stdout
     md = (folder / "out" / "report.md").read_text()
