@@ -280,3 +280,13 @@ def test_a_file_of_malformed_rows_is_not_called_allowed(tmp_path: Path) -> None:
     result = run_cli("report", "bad.jsonl", "--timestamp", STAMP, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "**Verdict: not judged: malformed examples.**" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["report", "notice"])
+def test_no_dataset_files_is_one_line(tmp_path: Path, command: str) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "lineage.toml").write_text('paths = ["data/"]\n')
+    result = run_cli(command, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("Error: no dataset files in the configured paths")
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from lineage.cli.lint import evaluate, evaluation_options, write_output
+from lineage.exceptions import UsageError
 
 _OUTPUT = click.Path(dir_okay=False, path_type=Path)
 
@@ -40,7 +41,7 @@ def report(paths: tuple[str, ...], output_format: str, output: Path | None, time
 
     linted = evaluate(paths, jobs=jobs, **evaluation)
     if linted is None:
-        raise click.UsageError("no dataset files in the configured paths")
+        raise UsageError("no dataset files in the configured paths", fix="name the files, or set `paths` in the configuration")
     built = build_report(linted, list(paths) or [f.path for f in linted.files], store_url=linted.store_url,
                          timestamp=timestamp)
     write_output(render_report(built, output_format), output)
@@ -62,5 +63,5 @@ def notice(paths: tuple[str, ...], output: Path | None, **evaluation: Any) -> No
 
     linted = evaluate(paths, **evaluation)
     if linted is None:
-        raise click.UsageError("no dataset files in the configured paths")
+        raise UsageError("no dataset files in the configured paths", fix="name the files, or set `paths` in the configuration")
     write_output(notice_text(linted, list(paths) or [f.path for f in linted.files]), output)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from lineage.report.model import Report
+    from lineage.store.store import Store
 
 REPORT_FORMATS = ("md", "html")
 # Example locations listed per rule; the count covers them all.
@@ -93,11 +94,22 @@ def build_report(
     report: Report, paths: list[str], *, store_url: str | None, timestamp: str | None = None,
 ) -> LineageReport:
     """The lineage report for a lint `report` of `paths`."""
+    from lineage.graph import render_tree
     from lineage.readers import expand_paths, file_sha256
 
     files = [str(p) for p in expand_paths(paths)]
-    graph, root = _graph(report, files, store_url)
-    from lineage.graph import render_tree
+    # The store once, for the graph and for its state.
+    store = None
+    if store_url is not None:
+        from lineage.store import Store
+
+        store = Store.open(store_url)
+    try:
+        graph, root = _graph(report, files, store)
+        state = _store_state(store)
+    finally:
+        if store is not None:
+            store.close()
 
     errors = {use.evaluation.source.label() for use in report.sources if use.verdict == "blocked"}
     return LineageReport(
@@ -111,7 +123,7 @@ def build_report(
         obligations=report.obligations(),
         waivers=report.waivers_applied(),
         untracked=_untracked(report),
-        integrity=_integrity(files, file_sha256, store_url, report.policy_pack),
+        integrity=_integrity(files, file_sha256, state, report.policy_pack),
         graph=graph,
         graph_root=root,
         tree=render_tree(graph, root),
@@ -197,46 +209,41 @@ def _untracked(report: Report) -> dict[str, Any]:
     }
 
 
-def _integrity(files: list[str], sha256: Any, store_url: str | None, pack: dict[str, Any]) -> list[tuple[str, str]]:
+def _integrity(files: list[str], sha256: Any, store_state: str, pack: dict[str, Any]) -> list[tuple[str, str]]:
     rows = [(f"sha256 of {path}", sha256(path)) for path in files]
     user_files = pack.get("user_files") or []
     rows.append(("policy pack", f"sha256 {pack.get('sha256', '')} (bundled with tos-lineage {__version__}"
                  + (f", with {', '.join(user_files)}" if user_files else "") + ")"))
     rows.append(("tool", f"tos-lineage {__version__}"))
-    rows.append(("store", _store_state(store_url)))
+    rows.append(("store", store_state))
     return rows
 
 
-def _store_state(store_url: str | None) -> str:
-    if store_url is None:
+def _store_state(store: Store | None) -> str:
+    if store is None:
         return "none read: only provenance inside the rows counted"
-    from lineage.store import Store
-
-    with Store.open(store_url) as store:
-        stats = store.stats()
+    stats = store.stats()
     return (f"{stats['store']}, schema version {stats['schema_version']}: {stats['origins']} origins from "
             f"{stats['sources']} sources, {stats['datasets']} datasets, last generated "
             f"{stats['last_generated_at'] or 'never'}")
 
 
-def _graph(report: Report, files: list[str], store_url: str | None) -> tuple[nx.DiGraph, str]:
+def _graph(report: Report, files: list[str], store: Store | None) -> tuple[nx.DiGraph, str]:
     """The lineage of the dataset: the store's graph when the one file is a registered dataset, else
     the dataset and the sources lint found. Either way every source lint found is a node."""
     import networkx as nx
 
     graph: nx.DiGraph | None = None
     root = "dataset:report"
-    if store_url is not None and len(files) == 1:
+    if store is not None and len(files) == 1:
         from lineage.datasets import find_dataset
         from lineage.graph import dataset_node, lineage_of, load_graph
-        from lineage.store import Store
 
-        with Store.open(store_url) as store:
-            with store.read() as conn:
-                found = find_dataset(conn, files[0])
-            if found is not None:
-                root = dataset_node(found.id)
-                graph = lineage_of(load_graph(store), root)
+        with store.read() as conn:
+            found = find_dataset(conn, files[0])
+        if found is not None:
+            root = dataset_node(found.id)
+            graph = lineage_of(load_graph(store), root)
     if graph is None:
         graph = nx.DiGraph()
         graph.add_node(root, kind="dataset", number=0, name=", ".join(Path(f).name for f in files), path=None,
