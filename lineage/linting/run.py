@@ -105,11 +105,15 @@ class LintJob:
     preload: bool | None = None
     # The origin table the parent loads for forked workers (lineage.linting.preload.SharedTable).
     shared: Any = field(default=None, repr=False, compare=False)
+    # The policy pack, once loaded: forked workers inherit it rather than each reading the YAML again.
+    loaded_pack: Any = field(default=None, repr=False, compare=False)
 
     def pack(self) -> Any:
-        from lineage.policy import load_pack
+        if self.loaded_pack is None:
+            from lineage.policy import load_pack
 
-        return load_pack(self.policy_paths)
+            self.loaded_pack = load_pack(self.policy_paths)
+        return self.loaded_pack
 
     def index(self) -> OriginIndex | None:
         if self.store_url is None:
@@ -291,6 +295,8 @@ def _lint_parallel(
     # fork where there is one: workers start without importing anything again.
     fork = "fork" in multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if fork else "spawn")
+    if fork:
+        job.pack()
     worker_job = job
     if job.store_url is not None:
         # A store that cannot be opened fails here, with its message, rather than in every worker.
