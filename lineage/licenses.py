@@ -111,3 +111,31 @@ def _alternatives(node: Any) -> list[frozenset[str]]:
     if kind == "LicenseWithExceptionSymbol":
         return [frozenset({node.license_symbol.key})]
     return [frozenset({node.key})]
+
+
+# The licence ids a Hugging Face dataset card's `license` field takes (the Hub's list); any other
+# licence is written as `license: other` with `license_name` and `license_link`.
+HF_LICENSE_IDS = frozenset(["apache-2.0", "mit", "openrail", "bigscience-openrail-m", "creativeml-openrail-m", "bigscience-bloom-rail-1.0", "bigcode-openrail-m", "afl-3.0", "artistic-2.0", "bsl-1.0", "bsd", "bsd-2-clause", "bsd-3-clause", "bsd-3-clause-clear", "c-uda", "cc", "cc0-1.0", "cc-by-2.0", "cc-by-2.5", "cc-by-3.0", "cc-by-4.0", "cc-by-sa-3.0", "cc-by-sa-4.0", "cc-by-nc-2.0", "cc-by-nc-3.0", "cc-by-nc-4.0", "cc-by-nd-4.0", "cc-by-nc-nd-3.0", "cc-by-nc-nd-4.0", "cc-by-nc-sa-2.0", "cc-by-nc-sa-3.0", "cc-by-nc-sa-4.0", "cdla-sharing-1.0", "cdla-permissive-1.0", "cdla-permissive-2.0", "wtfpl", "ecl-2.0", "epl-1.0", "epl-2.0", "etalab-2.0", "eupl-1.1", "eupl-1.2", "agpl-3.0", "gfdl", "gpl", "gpl-2.0", "gpl-3.0", "lgpl", "lgpl-2.1", "lgpl-3.0", "isc", "h-research", "intel-research", "lppl-1.3c", "ms-pl", "apple-ascl", "apple-amlr", "mpl-2.0", "odc-by", "odbl", "openrail++", "osl-3.0", "postgresql", "ofl-1.1", "ncsa", "unlicense", "zlib", "pddl", "lgpl-lr", "deepfloyd-if-license", "fair-noncommercial-research-license", "llama2", "llama3", "llama3.1", "llama3.2", "llama3.3", "llama4", "grok2-community", "gemma"])
+# Hub ids whose SPDX spelling is not the id in lower case.
+_HF_SPELLING = {
+    "agpl-3.0-only": "agpl-3.0", "gpl-2.0-only": "gpl-2.0", "gpl-3.0-only": "gpl-3.0",
+    "lgpl-2.1-only": "lgpl-2.1", "lgpl-3.0-only": "lgpl-3.0", "odc-by-1.0": "odc-by", "odbl-1.0": "odbl",
+    "pddl-1.0": "pddl", "licenseref-llama-2": "llama2", "licenseref-llama-3": "llama3",
+}
+
+
+def hf_license_id(license_id: str) -> str | None:
+    """The dataset-card id of one licence (`CC-BY-NC-4.0` -> `cc-by-nc-4.0`), or None if the Hub
+    has none (the card then says `other`)."""
+    key = license_id.lower()
+    key = _HF_SPELLING.get(key, key)
+    if key.startswith("licenseref-"):
+        key = key[len("licenseref-"):]
+    return key if key in HF_LICENSE_IDS else None
+
+
+def license_key(license_id: str) -> str:
+    """A comparison key under which the SPDX and Hub spellings of a licence are equal."""
+    key = license_id.lower()
+    key = _HF_SPELLING.get(key, key)
+    return key[len("licenseref-"):] if key.startswith("licenseref-") else key

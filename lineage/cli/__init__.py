@@ -10,6 +10,7 @@ from lineage.cli.datasets import dataset, derive, graph
 from lineage.cli.imports import import_
 from lineage.cli.lint import lint
 from lineage.cli.policies import explain, policies
+from lineage.cli.publish import card, gate
 from lineage.cli.reports import notice, report
 from lineage.cli.store import init, show, sources, stats
 
@@ -20,7 +21,8 @@ def main() -> None:
     """Record where every training example came from, and check it against provider terms."""
 
 
-for command in (init, import_, lint, sources, show, stats, policies, explain, dataset, derive, graph, report, notice):
+for command in (init, import_, lint, sources, show, stats, policies, explain, dataset, derive, graph, report, notice,
+                gate, card):
     main.add_command(command)
 
 __all__ = ["main"]

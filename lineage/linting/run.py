@@ -394,6 +394,8 @@ def _finish(job: LintJob, report: Report, unused: Iterable[list[Finding]], pack:
                 ))
     report.rules = rule_info(pack, report.findings_by_code)
     report.policy_pack = pack_info(pack)
+    report.pack = pack
+    report.code_filter = job.settings.rules.codes
     return report
 
 
@@ -410,7 +412,7 @@ RULES_URL = "https://github.com/tos-lineage/tos-lineage/blob/main/docs/rules.md"
 
 def rule_info(pack: Any, codes: Iterable[str]) -> dict[str, RuleInfo]:
     """What each code means: the pack's rule (latest version), or an engine or licence-term code."""
-    from lineage.policy.engine import ENGINE_CODES, LICENSE_TERM_CODES, LICENSE_TERM_TEXT
+    from lineage.policy.engine import ENGINE_CODES, GATE_CODES, LICENSE_TERM_CODES, LICENSE_TERM_TEXT
 
     info: dict[str, RuleInfo] = {}
     term_codes = set(LICENSE_TERM_CODES.values())
@@ -426,6 +428,9 @@ def rule_info(pack: Any, codes: Iterable[str]) -> dict[str, RuleInfo]:
         elif code in ENGINE_CODES:
             severity, text = ENGINE_CODES[code]
             info[code] = RuleInfo(code, text, text, severity, f"{RULES_URL}#engine")
+        elif code in GATE_CODES:
+            severity, text = GATE_CODES[code]
+            info[code] = RuleInfo(code, text, text, severity, f"{RULES_URL}#publication-gate")
         elif code in term_codes:
             text = LICENSE_TERM_TEXT[code]
             info[code] = RuleInfo(code, text, text, "warning", f"{RULES_URL}#licence-terms")

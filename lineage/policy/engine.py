@@ -38,6 +38,17 @@ ENGINE_CODES: dict[str, tuple[str, str]] = {
     "LIN010": ("warning", "A record that cannot be read: invalid JSON or UTF-8, not an object, an unknown layout, "
                "or unreadable inline provenance (an error with --strict)."),
 }
+# Codes `lineage gate` gives about a dataset and its card before publication (docs/gate.md).
+GATE_CODES: dict[str, tuple[str, str]] = {
+    "PUB001": ("error", "The dataset card declares no licence."),
+    "PUB002": ("error", "The dataset card's licence is looser than the data's: it drops a non-commercial, "
+               "share-alike, no-derivatives, research-only or no-redistribution term that rows carry."),
+    "PUB003": ("warning", "The dataset card does not name a licence that rows of the data carry."),
+    "PUB004": ("warning", "Model-generated content that the dataset card does not disclose (no `synthetic` tag, "
+               "machine-generated creators or provenance section)."),
+    "PUB005": ("error", "More of the dataset is untracked than the gate allows (`gate.max_untracked`)."),
+    "PUB006": ("warning", "A card licence of `other` without `license_name` and `license_link`."),
+}
 # Licence terms -> (code, what the engine makes of them); see docs/policies.md.
 LICENSE_TERM_CODES = {
     "non_commercial": "LIC001",
@@ -178,7 +189,7 @@ class Evaluator:
         self.base_family = self.catalogue.family(context.base_model)
         self._cache: dict[tuple[Any, ...], Evaluation] = {}
         self._used_waivers: set[str] = set()
-        known = set(pack.codes) | set(LICENSE_TERM_CODES.values()) | set(ENGINE_CODES)
+        known = set(pack.codes) | set(LICENSE_TERM_CODES.values()) | set(ENGINE_CODES) | set(GATE_CODES)
         for waiver in self.waivers:
             unknown = [code for code in waiver.codes if code not in known]
             if unknown:

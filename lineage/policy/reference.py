@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from lineage.policy.engine import ENGINE_CODES, LICENSE_TERM_CODES, LICENSE_TERM_TEXT
+from lineage.policy.engine import ENGINE_CODES, GATE_CODES, LICENSE_TERM_CODES, LICENSE_TERM_TEXT
 from lineage.policy.loader import Pack, load_pack
 
 
@@ -47,6 +47,10 @@ def render(pack: Pack) -> str:
     lines += ["", "## Engine", "", "| code | severity | meaning |", "|---|---|---|"]
     for code, (severity, text) in ENGINE_CODES.items():
         lines.append(f"| `{code}` | {severity} | {text} |")
+    lines += ["", "## Publication gate", "", "Given by `lineage gate` (see docs/gate.md).", "",
+              "| code | severity | meaning |", "|---|---|---|"]
+    for code, (severity, text) in GATE_CODES.items():
+        lines.append(f"| `{code}` | {severity} | {_cell(text)} |")
     return "\n".join(lines) + "\n"
 
 

@@ -177,6 +177,12 @@ class Report:
     rules: dict[str, RuleInfo] = field(default_factory=dict)
     # The policy pack judged by: its sha256 and the user's own files in it.
     policy_pack: dict[str, Any] = field(default_factory=dict)
+    # The pack itself (not serialised), for what judges the report further (the publication gate).
+    pack: Any = field(default=None, repr=False, compare=False)
+    # The run's rule selection (select/ignore), for findings added after the lint.
+    code_filter: Any = field(default=None, repr=False, compare=False)
+    # Set by `lineage gate`: the card checked and the metadata it should have (lineage.publication).
+    publication: Any = None
 
     @property
     def examples(self) -> int:
@@ -268,4 +274,5 @@ class Report:
             "waivers_applied": self.waivers_applied(),
             "rules": {code: info.to_dict() for code, info in sorted(self.rules.items())},
             "findings": [f.to_dict() for f in self.findings],
+            **({"publication": self.publication.to_dict()} if self.publication is not None else {}),
         }
