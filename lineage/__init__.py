@@ -22,6 +22,7 @@ _EXPORTS = {
     "fingerprint_hex": "lineage.fingerprints",
     "normalise": "lineage.fingerprints",
     "lint": "lineage.linting",
+    "gate": "lineage.publication",
     "Report": "lineage.report",
 }
 
@@ -35,6 +36,7 @@ __all__ = [
     "extract_segments",
     "fingerprint",
     "fingerprint_hex",
+    "gate",
     "lint",
     "normalise",
     "open_store",
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from lineage.exceptions import LineageError
     from lineage.fingerprints import fingerprint, fingerprint_hex, normalise
     from lineage.linting import lint
+    from lineage.publication import gate
     from lineage.report import Report
     from lineage.segments import Segment, extract_segments
     from lineage.sources import SourceSpec

@@ -83,6 +83,28 @@ class Publication:
     def untracked_share(self) -> float:
         return self.untracked / self.examples if self.examples else 0.0
 
+    def metadata_yaml(self) -> str:
+        """The card metadata the data calls for, as the YAML a card's header holds."""
+        import yaml
+
+        return yaml.safe_dump(self.card_metadata, sort_keys=False, allow_unicode=True).rstrip("\n")
+
+    def summary_lines(self) -> list[str]:
+        """What the gate concluded, in a few lines of plain text."""
+        card = self.card if self.card_found else f"{self.card} (missing)" if self.card else "none found"
+        lines = [
+            f"publication: {'pass' if self.passed else 'fail'}",
+            f"  dataset card: {card}",
+            f"  licence declared: {self.declared or 'none'}; licence the data carries: "
+            f"{self.carried_expression or 'none recorded (the publisher chooses)'}",
+            f"  untracked: {self.untracked} of {self.examples} examples ({self.untracked_share:.1%}; "
+            f"at most {self.max_untracked:.1%} allowed)",
+        ]
+        if self.card_metadata:
+            lines.append("  the card's YAML header should hold:")
+            lines += [f"    {line}" for line in self.metadata_yaml().splitlines()]
+        return lines
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "verdict": "pass" if self.passed else "fail",

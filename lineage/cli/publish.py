@@ -39,6 +39,7 @@ def _card_path(paths: tuple[str, ...], card: Path | None, linted: Any) -> Path |
               help="Output format, as lint's: text, json, sarif, github or markdown.")
 @click.option("--output", "-o", "output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the result to this file instead of standard output.")
+@click.option("--statistics", is_flag=True, help="Print counts per rule code and the summary, not each finding.")
 @click.option("--max-findings", type=click.IntRange(min=0), metavar="N",
               help="List at most N findings; the summary still counts them all.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
@@ -47,7 +48,7 @@ def _card_path(paths: tuple[str, ...], card: Path | None, linted: Any) -> Path |
 @evaluation_options
 def gate(
     paths: tuple[str, ...], card: Path | None, max_untracked: float | None, output_format: str, output: Path | None,
-    max_findings: int | None, jobs: int, exit_zero: bool, **evaluation: Any,
+    statistics: bool, max_findings: int | None, jobs: int, exit_zero: bool, **evaluation: Any,
 ) -> None:
     """Check that a dataset may be published: every source allows its content to be shared, the
     licence on its dataset card is the one the data carries, model-generated content is
@@ -74,7 +75,7 @@ def gate(
     found = _card_path(paths, card, linted)
     check_publication(linted, read_card(found) if found else None, max_untracked=share,
                       data_path=(list(paths) or [f.path for f in linted.files])[0])
-    write_output(render(linted, output_format), output)
+    write_output(render(linted, output_format, show_statistics=statistics), output)
     if linted.exit_code and not exit_zero:
         raise SystemExit(linted.exit_code)
 

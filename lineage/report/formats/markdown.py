@@ -111,6 +111,13 @@ def render(report: Report, **_options: object) -> str:
                 f"examples (approved by {escape(str(applied['approved_by']))}, "
                 f"{escape(str(applied['reference']))}{expires})"
             )
+    publication = report.publication
+    if publication is not None:
+        out += ["", f"#### Publication: {'pass' if publication.passed else 'fail'}", ""]
+        out.append(f"Licence declared on the card: {code(publication.declared or 'none')}; licence the data "
+                   f"carries: {code(publication.carried_expression or 'none recorded')}.")
+        if publication.card_metadata:
+            out += ["", "The card's YAML header should hold:", "", "```yaml", publication.metadata_yaml(), "```"]
     if report.findings:
         listed = report.findings[:MAX_LISTED]
         out += ["", f"#### Findings (first {len(listed)} of {report.findings_total})" if

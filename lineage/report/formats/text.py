@@ -66,6 +66,7 @@ def render(report: Report, *, show_statistics: bool = False, **_options: object)
         out += statistics(report)
         out.append("")
         out += summary_lines(report)
+        out += report.publication.summary_lines() if report.publication is not None else []
         return "\n".join(out) + "\n"
     for finding in report.findings:
         out.append(finding_line(finding, report.formats.get(finding.path)))
@@ -80,4 +81,5 @@ def render(report: Report, *, show_statistics: bool = False, **_options: object)
     else:
         out.append("No findings.")
     out += summary_lines(report)
+    out += report.publication.summary_lines() if report.publication is not None else []
     return "\n".join(out) + "\n"
