@@ -7,6 +7,7 @@ import click
 from lineage import __version__
 from lineage.cli.common import LineageGroup
 from lineage.cli.datasets import dataset, derive, graph
+from lineage.cli.exports import export
 from lineage.cli.imports import import_
 from lineage.cli.lint import lint
 from lineage.cli.policies import explain, policies
@@ -22,7 +23,7 @@ def main() -> None:
 
 
 for command in (init, import_, lint, sources, show, stats, policies, explain, dataset, derive, graph, report, notice,
-                gate, card):
+                gate, card, export):
     main.add_command(command)
 
 __all__ = ["main"]

@@ -1,0 +1,1 @@
+"""Lineage exported to the metadata standards registries and data platforms read (Croissant, OpenLineage)."""
