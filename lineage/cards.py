@@ -94,7 +94,7 @@ def read_card(path: Path) -> Card:
         if not path.exists():
             return Card(path, exists=False)
     try:
-        content = path.read_text(encoding="utf-8")
+        content = path.read_text(encoding="utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         raise InputError(f"the dataset card is not UTF-8 (byte {exc.start})", where=str(path),
                          fix="save it as UTF-8") from None
@@ -130,15 +130,12 @@ def provenance_section(report: Report) -> str:
 
     No time or path goes in it, so updating a card twice from the same data changes nothing.
     """
-    from lineage import __version__
-
     lines = [
         SECTION_START,
         "## Provenance",
         "",
-        f"Where the examples of this dataset came from, as recorded in its lineage store and checked by "
-        f"[tos-lineage](https://github.com/tos-lineage/tos-lineage) {__version__} against the terms of each "
-        "source.",
+        "Where the examples of this dataset came from, as recorded in its lineage store and checked by "
+        "[tos-lineage](https://github.com/tos-lineage/tos-lineage) against the terms of each source.",
         "",
         "| source | kind | licence | examples | generated | terms applied |",
         "|---|---|---|---:|---|---|",
@@ -183,7 +180,7 @@ def updated_card(card: Card, metadata: dict[str, Any], section: str) -> str:
     """The card's new content: `metadata` set in its YAML header and the provenance section
     replaced (or added at the end); the rest as the user wrote it."""
     hub_card = _hub_card()
-    content = card.path.read_text(encoding="utf-8") if card.exists else ""
+    content = card.path.read_text(encoding="utf-8").removeprefix("\ufeff") if card.exists else ""
     parsed = hub_card(content) if content else hub_card("---\n---\n")
     data = parsed.data
     for key, value in metadata.items():
@@ -194,10 +191,14 @@ def updated_card(card: Card, metadata: dict[str, Any], section: str) -> str:
         data.pop("license_name", None)
         data.pop("license_link", None)
     text = parsed.text
-    if SECTION_START in text and SECTION_END in text:
-        before, rest = text.split(SECTION_START, 1)
-        after = rest.split(SECTION_END, 1)[1]
-        text = before + section + after
+    start, end = text.find(SECTION_START), text.find(SECTION_END)
+    if text.count(SECTION_START) > 1 or text.count(SECTION_END) > 1 or (start < 0) != (end < 0) or end < start:
+        raise InputError(
+            "the card's provenance markers are not one start followed by one end", where=str(card.path),
+            fix=f"keep one {SECTION_START} and one {SECTION_END} after it, or remove both",
+        )
+    if start >= 0:
+        text = text[:start] + section + text[end + len(SECTION_END):]
     else:
         title = "" if text.strip() else f"# {card.path.parent.resolve().name}\n\n"
         text = title + text.rstrip("\n") + ("\n\n" if text.strip() else "") + section + "\n"

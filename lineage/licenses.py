@@ -74,7 +74,7 @@ def card_license(data: dict[str, Any]) -> str | None:
         item = str(item)
         if item.lower() == "other":
             name = data.get("license_name")
-            parts.append(license_ref(str(name)) if name else "LicenseRef-other")
+            parts.append(_named(str(name)) if name else "LicenseRef-other")
         else:
             norm = normalise_license(item)
             if norm:
@@ -82,6 +82,14 @@ def card_license(data: dict[str, Any]) -> str | None:
     if not parts:
         return None
     return " AND ".join(f"({p})" if " OR " in p else p for p in parts)
+
+
+def _named(name: str) -> str:
+    """A card's `license_name`: an expression where it parses as one (`a AND b`), else one name."""
+    try:
+        return normalise_license(name) or license_ref(name)
+    except UsageError:
+        return license_ref(name)
 
 
 def license_alternatives(expression: str | None) -> list[frozenset[str]]:

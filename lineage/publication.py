@@ -240,7 +240,9 @@ def check_publication(
             the_card.license_line)
     else:
         _check_licence(the_card, carried, suggestion, report.pack, add)
-    if the_card.exists and the_card.data.get("license") == "other" and not (
+    declared_ids = the_card.data.get("license")
+    declared_ids = declared_ids if isinstance(declared_ids, list) else [declared_ids]
+    if the_card.exists and any(str(v).lower() == "other" for v in declared_ids) and not (
         the_card.data.get("license_name") and the_card.data.get("license_link")
     ):
         add("PUB006", "the card says `license: other` but not which: add license_name and license_link",
@@ -337,7 +339,14 @@ def gate(
 
     config = lint_options.get("config") or find_config()
     lint_options["config"] = config
-    if "settings" not in lint_options:
+    if "settings" in lint_options:
+        # Publication is the use being judged, whatever the settings say of it.
+        from dataclasses import replace
+
+        settings = lint_options["settings"]
+        rules = replace(settings.rules, context=settings.rules.context.model_copy(update={"publish_dataset": True}))
+        lint_options["settings"] = replace(settings, rules=rules)
+    else:
         lint_options["publish_dataset"] = True
     report = lint(inputs, **lint_options)
     paths = [str(inputs)] if isinstance(inputs, (str, os.PathLike)) else [str(p) for p in inputs]

@@ -103,9 +103,11 @@ def test_mit_card_over_non_commercial_and_claude_rows_fails_then_card_fixes_it(t
 
     # Writing the card again changes nothing, and --check says so.
     before = (tmp_path / "data" / "README.md").read_bytes()
-    again = run_cli("card", "data", "--store", store_url, "--check", cwd=tmp_path)
+    again = run_cli("card", "data", "--store", store_url, cwd=tmp_path)
     assert again.returncode == 0 and "is up to date" in again.stdout
     assert (tmp_path / "data" / "README.md").read_bytes() == before
+    check = run_cli("card", "data", "--store", store_url, "--check", cwd=tmp_path)
+    assert check.returncode == 0 and "is up to date" in check.stdout
 
 
 def test_card_check_fails_on_a_stale_card(tmp_path: Path, store_url: str) -> None:
@@ -259,3 +261,30 @@ def test_python_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "waivers.yaml").write_text(WAIVERS)
     report = lineage.gate("data", store=store, commercial=False, waivers="waivers.yaml", card="data/README.md")
     assert report.exit_code == 0 and report.publication.passed
+
+
+@pytest.mark.parametrize("body", [
+    "# x\n<!-- tos-lineage:provenance:start -->\nmine\n",
+    "# x\n<!-- tos-lineage:provenance:end -->\nmine\n<!-- tos-lineage:provenance:start -->\n",
+])
+def test_card_with_broken_markers_is_refused_and_left_alone(tmp_path: Path, body: str) -> None:
+    store = str(tmp_path / "lineage.db")
+    content = f"---\nlicense: cc-by-nc-4.0\n---\n{body}"
+    make_dataset(tmp_path, store, [(NC_ROWS, NC)], card=content)
+    result = run_cli("card", "data", "--store", store, cwd=tmp_path)
+    assert result.returncode == 2 and "provenance markers" in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert (tmp_path / "data" / "README.md").read_text() == content
+
+
+def test_licences_the_hub_does_not_list_round_trip(tmp_path: Path) -> None:
+    store = str(tmp_path / "lineage.db")
+    sources = [(NC_ROWS[:2], {"kind": "dataset", "name": "a", "license": "LicenseRef-acme-1"}),
+               (NC_ROWS[2:], {"kind": "dataset", "name": "b", "license": "LicenseRef-acme-2"})]
+    make_dataset(tmp_path, store, sources, card=None)
+    assert run_cli("card", "data", "--store", store, cwd=tmp_path).returncode == 0
+    header = (tmp_path / "data" / "README.md").read_text().split("\n---\n")[0]
+    assert "license: other" in header and "license_name: acme-1 AND acme-2" in header
+    _, report = gate_json(tmp_path, store)
+    codes = report["summary"]["findings_by_code"]
+    assert not {"PUB001", "PUB002", "PUB003"} & set(codes), report["findings"]
