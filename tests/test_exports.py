@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from tests.conftest import run_cli
 from tests.test_publication import CLAUDE, CLAUDE_ROWS, NC, NC_ROWS, make_dataset
 
 STAMP = "2026-01-01T00:00:00Z"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -75,3 +77,117 @@ def test_croissant_needs_a_licence(tmp_path: Path) -> None:
     assert err.strip().count("\n") == 0
     code, out, _ = export(tmp_path, store, "--license", "CC-BY-4.0")
     assert code == 0 and json.loads(out)["license"] == ["https://spdx.org/licenses/CC-BY-4.0.html"]
+
+
+def openlineage(folder: Path, store: str, *args: str) -> tuple[int, str, str]:
+    result = run_cli("export", "openlineage", "data", "--store", store, "--timestamp", STAMP, *args, cwd=folder)
+    return result.returncode, result.stdout, result.stderr
+
+
+def _facet_validator() -> Any:
+    """A validator for our facet's schema, with the two OpenLineage definitions it refers to."""
+    import jsonschema
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    schema = json.loads((ROOT / "schemas" / "facets" / "1-0-0" / "TosLintProvenanceDatasetFacet.json").read_text())
+    # From the OpenLineage 2-0-2 spec: every facet names its producer and its schema.
+    spec = {"$defs": {
+        "BaseFacet": {"type": "object", "required": ["_producer", "_schemaURL"],
+                      "properties": {"_producer": {"type": "string", "format": "uri"},
+                                     "_schemaURL": {"type": "string", "format": "uri"}}},
+        "DatasetFacet": {"allOf": [{"$ref": "#/$defs/BaseFacet"},
+                                   {"type": "object", "properties": {"_deleted": {"type": "boolean"}}}]},
+    }}
+    registry = Registry().with_resource("https://openlineage.io/spec/2-0-2/OpenLineage.json",
+                                        Resource.from_contents(spec, default_specification=DRAFT202012))
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+def test_openlineage_events_carry_the_lineage(dataset: tuple[Path, str]) -> None:
+    folder, store = dataset
+    code, out, err = openlineage(folder, store, "--non-commercial")
+    assert code == 0, err
+    start, complete = (json.loads(line) for line in out.splitlines())
+    assert (start["eventType"], complete["eventType"]) == ("START", "COMPLETE")
+    assert start["run"]["runId"] == complete["run"]["runId"] and start["eventTime"] == STAMP
+    assert complete["schemaURL"].startswith("https://openlineage.io/spec/2-0-2/OpenLineage.json")
+    inputs = {(i["namespace"], i["name"]) for i in complete["inputs"]}
+    assert inputs == {("https://api.anthropic.com", "claude-sonnet-4-5"), ("lineage://dataset", "nc-answers")}
+    [output] = complete["outputs"]
+    train = folder / "data" / "train.jsonl"
+    assert output["namespace"] == "file" and output["name"] == str(train.resolve())
+    assert output["facets"]["version"]["datasetVersion"] == hashlib.sha256(train.read_bytes()).hexdigest()
+    facet = output["facets"]["tosLint_provenance"]
+    _facet_validator().validate({"tosLint_provenance": facet})
+    assert facet["summary"]["examples"] == 7 and facet["summary"]["blocked"] == 3
+    assert facet["useContext"]["commercial"] is False
+    claude = next(s for s in facet["sources"] if s["source"].get("provider") == "anthropic")
+    assert claude["verdict"] == "blocked" and claude["findings"] == ["ANT001"]
+    assert any(t["document"].startswith("anthropic") and t["url"] for t in claude["terms"])
+    # Same data, same time: the same run.
+    assert openlineage(folder, store, "--non-commercial")[1] == out
+
+
+def test_the_facet_schema_rejects_a_facet_without_its_fields() -> None:
+    import jsonschema
+
+    bad = {"tosLint_provenance": {"_producer": "https://example.org", "_schemaURL": "https://example.org/s",
+                                  "toolVersion": "0", "reportVersion": "1.0", "useContext": {}, "sources": []}}
+    with pytest.raises(jsonschema.ValidationError, match="summary"):
+        _facet_validator().validate(bad)
+
+
+class _Receiver:
+    """An OpenLineage endpoint on 127.0.0.1 that keeps what it is sent."""
+
+    def __init__(self, status: int = 201) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received = self.received = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append((self.path, self.headers.get("Authorization"), json.loads(body)))
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_openlineage_events_sent_over_http(dataset: tuple[Path, str]) -> None:
+    folder, store = dataset
+    receiver = _Receiver()
+    try:
+        code, out, err = openlineage(folder, store, "--url", receiver.url, "--api-key", "s3cret")
+    finally:
+        receiver.close()
+    assert code == 0, err
+    assert out == f"sent 2 events to {receiver.url}/api/v1/lineage\n"
+    assert [(p, a, e["eventType"]) for p, a, e in receiver.received] == [
+        ("/api/v1/lineage", "Bearer s3cret", "START"), ("/api/v1/lineage", "Bearer s3cret", "COMPLETE"),
+    ]
+    assert "tosLint_provenance" in receiver.received[1][2]["outputs"][0]["facets"]
+
+
+def test_openlineage_server_errors_are_one_line(dataset: tuple[Path, str]) -> None:
+    folder, store = dataset
+    receiver = _Receiver(status=400)
+    try:
+        code, out, err = openlineage(folder, store, "--url", receiver.url)
+    finally:
+        receiver.close()
+    assert code == 2 and out == ""
+    assert err.startswith(f"Error: cannot send the OpenLineage events to {receiver.url}") and "400" in err
+    assert err.strip().count("\n") == 0

@@ -13,7 +13,8 @@ from lineage.exceptions import UsageError
 
 @click.group()
 def export() -> None:
-    """Export a dataset's lineage as Croissant 1.1 (JSON-LD with PROV-O and RAI fields)."""
+    """Export a dataset's lineage: Croissant 1.1 metadata (JSON-LD with PROV-O and RAI fields) or
+    OpenLineage run events."""
 
 
 @export.command()
@@ -60,3 +61,50 @@ def croissant(
     document = build(linted, targets, name=title, description=description, url=url, creator=creator,
                      license=extra_license, timestamp=timestamp, version=dataset_version, cite_as=cite_as)
     write_output(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n", output)
+
+
+@export.command()
+@click.argument("paths", nargs=-1)
+@click.option("--output", "-o", "output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the events as JSON lines to this file instead of standard output.")
+@click.option("--url", metavar="URL", help="Send the events to this OpenLineage server (e.g. Marquez) instead.")
+@click.option("--endpoint", default="api/v1/lineage", show_default=True, help="The server's endpoint for events.")
+@click.option("--api-key", envvar="LINEAGE_OPENLINEAGE_API_KEY", metavar="KEY",
+              help="Bearer token for the server (default: $LINEAGE_OPENLINEAGE_API_KEY).")
+@click.option("--namespace", default="tos-lineage", show_default=True, help="The job's namespace.")
+@click.option("--job", "job_name", metavar="NAME", help="The job's name (default: lint <folder>).")
+@click.option("--timestamp", metavar="TIME",
+              help="The events' time (default: $SOURCE_DATE_EPOCH, else now); with the same data it also fixes the run id.")
+@evaluation_options
+def openlineage(
+    paths: tuple[str, ...], output: Path | None, url: str | None, endpoint: str, api_key: str | None,
+    namespace: str, job_name: str | None, timestamp: str | None, **evaluation: Any,
+) -> None:
+    """Write or send OpenLineage run events (a START and a COMPLETE) for a lint of the dataset:
+    its sources as inputs, the dataset file as output with its sha256 as version and the
+    `tosLint_provenance` facet (use context, verdict counts, and per source its licence, terms
+    versions, verdict and rule codes).
+
+    \b
+    Examples:
+      lineage export openlineage data/train.jsonl -o lineage-events.jsonl
+      lineage export openlineage data/ --url http://marquez:5000
+    """
+    try:
+        from lineage.exports.openlineage import run_events, send, to_json_lines
+    except ImportError:
+        raise UsageError("OpenLineage export needs openlineage-python",
+                         fix="pip install 'tos-lineage[openlineage]'") from None
+
+    if url and output:
+        raise UsageError("--url and --output both name where the events go", fix="give one of them")
+    linted = evaluate(paths, **evaluation)
+    if linted is None:
+        raise UsageError("no dataset files in the configured paths", fix="name the files, or set `paths` in the configuration")
+    events = run_events(linted, list(paths) or [f.path for f in linted.files], namespace=namespace,
+                        job_name=job_name, timestamp=timestamp)
+    if url:
+        send(events, url, endpoint=endpoint, api_key=api_key)
+        click.echo(f"sent {len(events)} events to {url.rstrip('/')}/{endpoint.lstrip('/')}")
+    else:
+        write_output(to_json_lines(events), output)
