@@ -94,7 +94,7 @@ def read_card(path: Path) -> Card:
         if not path.exists():
             return Card(path, exists=False)
     try:
-        content = path.read_text(encoding="utf-8").removeprefix("\ufeff")
+        content = read_content(path)
     except UnicodeDecodeError as exc:
         raise InputError(f"the dataset card is not UTF-8 (byte {exc.start})", where=str(path),
                          fix="save it as UTF-8") from None
@@ -109,7 +109,49 @@ def read_card(path: Path) -> Card:
             f"the card's YAML header is invalid ({first})", where=str(path),
             fix="fix the block between the two --- lines (it must be a YAML mapping)",
         ) from None
-    return Card(path, parsed.data.to_dict(), parsed.text, True, _key_line(content, "license"))
+    card = Card(path, parsed.data.to_dict(), parsed.text, True, _key_line(content, "license"))
+    _check_fields(card)
+    return card
+
+
+def _check_fields(card: Card) -> None:
+    """Refuse header values of a type the Hub would not take, naming the key."""
+    def texts(key: str, *, single: bool = False) -> None:
+        value = card.data.get(key)
+        ok = value is None or isinstance(value, str) or (
+            not single and isinstance(value, list) and all(isinstance(v, str) for v in value))
+        if not ok:
+            shape = "a string" if single else "a string or a list of strings"
+            raise InputError(f"the card's `{key}` must be {shape}", where=str(card.path),
+                             fix=f"e.g. {key}: cc-by-4.0" if key == "license" else f"fix `{key}` in the YAML header")
+
+    for key in ("license", "tags", "source_datasets", "annotations_creators", "language_creators"):
+        texts(key)
+    for key in ("license_name", "license_link", "pretty_name"):
+        texts(key, single=True)
+    try:
+        card.license  # noqa: B018 - parsed here so that a bad expression is reported with the card's name
+    except UsageError as exc:
+        raise InputError(f"the card's licence is not a licence expression ({exc.what})", where=str(card.path),
+                         fix="use Hub licence ids, e.g. license: cc-by-4.0, or a list of them") from None
+
+
+def write_card(path: Path, content: str) -> None:
+    """Replace the card in one step: a reader, or a failure half-way, never sees half a card."""
+    import contextlib
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".card-", suffix=".md", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(content)
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise InputError(f"cannot write the dataset card ({exc.strerror})", where=str(path)) from None
 
 
 def _key_line(content: str, key: str) -> int | None:
@@ -178,10 +220,11 @@ def _cell(text: str) -> str:
 
 def updated_card(card: Card, metadata: dict[str, Any], section: str) -> str:
     """The card's new content: `metadata` set in its YAML header and the provenance section
-    replaced (or added at the end); the rest as the user wrote it."""
+    replaced (or added at the end); the rest as the user wrote it, in its key order and line breaks."""
     hub_card = _hub_card()
-    content = card.path.read_text(encoding="utf-8").removeprefix("\ufeff") if card.exists else ""
-    parsed = hub_card(content) if content else hub_card("---\n---\n")
+    content = read_content(card.path) if card.exists else ""
+    parsed = hub_card(content) if content.strip() else hub_card("---\n---\n")
+    eol = "\r\n" if "\r\n" in content else "\n"
     data = parsed.data
     for key, value in metadata.items():
         setattr(data, key, value)
@@ -197,9 +240,17 @@ def updated_card(card: Card, metadata: dict[str, Any], section: str) -> str:
             "the card's provenance markers are not one start followed by one end", where=str(card.path),
             fix=f"keep one {SECTION_START} and one {SECTION_END} after it, or remove both",
         )
+    section = section.replace("\n", eol)
     if start >= 0:
         text = text[:start] + section + text[end + len(SECTION_END):]
     else:
-        title = "" if text.strip() else f"# {card.path.parent.resolve().name}\n\n"
-        text = title + text.rstrip("\n") + ("\n\n" if text.strip() else "") + section + "\n"
-    return f"---\n{data.to_yaml()}\n---\n{text}"
+        title = "" if text.strip() else f"# {card.path.parent.resolve().name}{eol}{eol}"
+        text = title + text.rstrip("\r\n") + (eol * 2 if text.strip() else "") + section + eol
+    parsed.text = text
+    return parsed.content
+
+
+def read_content(path: Path) -> str:
+    """A card's text as written (line breaks kept), without a byte-order mark."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        return handle.read().removeprefix("\ufeff")

@@ -15,6 +15,7 @@ _HF_IDS = {
     "pddl": "PDDL-1.0",
     "cc": "LicenseRef-cc-unspecified",
     "apple-ascl": "LicenseRef-apple-ascl",
+    "openrail++": "LicenseRef-openrail-pp",
 }
 _NOT_A_LICENCE = {"", "unknown", "none", "noassertion"}
 _REF_UNSAFE = re.compile(r"[^A-Za-z0-9.\-]+")
@@ -129,6 +130,7 @@ _HF_SPELLING = {
     "agpl-3.0-only": "agpl-3.0", "gpl-2.0-only": "gpl-2.0", "gpl-3.0-only": "gpl-3.0",
     "lgpl-2.1-only": "lgpl-2.1", "lgpl-3.0-only": "lgpl-3.0", "odc-by-1.0": "odc-by", "odbl-1.0": "odbl",
     "pddl-1.0": "pddl", "licenseref-llama-2": "llama2", "licenseref-llama-3": "llama3",
+    "licenseref-cc-unspecified": "cc", "licenseref-openrail-pp": "openrail++",
 }
 
 

@@ -159,7 +159,9 @@ def card_metadata(card: Card, carried: list[CarriedLicence], generated: bool, re
             # The Hub takes one `other`, named and linked; the known ids go beside it.
             known.append("other")
             metadata["license_name"] = " AND ".join(o.id.removeprefix("LicenseRef-") for o in others)
-            link = others[0].url or card.data.get("license_link")
+            name = metadata["license_name"]
+            # The card's own link stays only while it names the same licence.
+            link = others[0].url or (card.data.get("license_link") if card.data.get("license_name") == name else None)
             if link:
                 metadata["license_link"] = link
         metadata["license"] = known[0] if len(known) == 1 else known
@@ -267,8 +269,11 @@ def _check_licence(card: Card, carried: list[CarriedLicence], suggestion: str, p
     alternatives = license_alternatives(card.license)
     declared = " OR ".join(" AND ".join(sorted(a)) for a in alternatives)
 
+    # By comparison key, so a card's `license_name: CC-BY-NC-SA-2.0` finds the pack's definition.
+    definitions = {license_key(i): d for i, d in pack.licenses.items()} if pack is not None else {}
+
     def terms(license_id: str) -> set[str]:
-        definition = pack.licenses.get(license_id) if pack is not None else None
+        definition = definitions.get(license_key(license_id))
         return {t for t in RESTRICTIVE_TERMS if definition is not None and t in definition.terms}
 
     for licence in carried:

@@ -77,6 +77,8 @@ def test_croissant_needs_a_licence(tmp_path: Path) -> None:
     assert err.strip().count("\n") == 0
     code, out, _ = export(tmp_path, store, "--license", "CC-BY-4.0")
     assert code == 0 and json.loads(out)["license"] == ["https://spdx.org/licenses/CC-BY-4.0.html"]
+    code, out, err = export(tmp_path, store, "--license", "MIT OR Apache-2.0")
+    assert code == 2 and "is not one licence" in err
 
 
 def openlineage(folder: Path, store: str, *args: str) -> tuple[int, str, str]:

@@ -288,3 +288,47 @@ def test_licences_the_hub_does_not_list_round_trip(tmp_path: Path) -> None:
     _, report = gate_json(tmp_path, store)
     codes = report["summary"]["findings_by_code"]
     assert not {"PUB001", "PUB002", "PUB003"} & set(codes), report["findings"]
+
+
+def test_card_update_keeps_key_order_and_line_breaks(tmp_path: Path) -> None:
+    store = str(tmp_path / "lineage.db")
+    content = "---\r\npretty_name: Mixed\r\nlicense: mit\r\nlanguage: [en]\r\n---\r\n# Mixed\r\n\r\nOurs.\r\n"
+    make_dataset(tmp_path, store, [(NC_ROWS, NC)], card=None)
+    (tmp_path / "data" / "README.md").write_bytes(("\ufeff" + content).encode())
+    result = run_cli("card", "data", "--store", store, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    # The licence the user declared and the data does not carry is named as dropped.
+    assert "note: the card declared mit, which the data does not carry" in result.stderr
+    written = (tmp_path / "data" / "README.md").read_bytes().decode()
+    assert "\n" not in written.replace("\r\n", ""), "every line break is the card's own CRLF"
+    lines = written.split("\r\n")
+    assert lines[:4] == ["---", "pretty_name: Mixed", "license: cc-by-nc-4.0", "language:"]
+    assert "# Mixed\r\n\r\nOurs.\r\n" in written and "## Provenance" in written
+    assert not list((tmp_path / "data").glob(".card-*")), "no temporary file is left behind"
+
+
+@pytest.mark.parametrize(("header", "words"), [
+    ("license: 5", "`license` must be a string or a list of strings"),
+    ("license: {a: 1}", "`license` must be a string or a list of strings"),
+    ("tags: {a: 1}", "`tags` must be a string or a list of strings"),
+    ("license: MIT OR", "the card's licence is not a licence expression"),
+    ("- a list", "YAML header is invalid"),
+])
+def test_card_fields_of_the_wrong_type_are_refused(tmp_path: Path, header: str, words: str) -> None:
+    store = str(tmp_path / "lineage.db")
+    content = f"---\n{header}\n---\n# x\n"
+    make_dataset(tmp_path, store, [(NC_ROWS, NC)], card=content)
+    for command in ("gate", "card"):
+        result = run_cli(command, "data", "--store", store, cwd=tmp_path)
+        assert result.returncode == 2, (command, result.stdout)
+        assert words in result.stderr and "data/README.md" in result.stderr and "Traceback" not in result.stderr
+        assert result.stderr.strip().count("\n") == 0
+    assert (tmp_path / "data" / "README.md").read_text() == content
+
+
+def test_other_licence_named_in_the_card_is_compared_by_its_terms(tmp_path: Path) -> None:
+    store = str(tmp_path / "lineage.db")
+    make_dataset(tmp_path, store, [(NC_ROWS, NC)], card="---\nlicense: other\nlicense_name: CC-BY-NC-SA-4.0\n"
+                 "license_link: https://creativecommons.org/licenses/by-nc-sa/4.0/\n---\n# x\n")
+    code, report = gate_json(tmp_path, store, "--non-commercial")
+    assert code == 0 and report["summary"]["findings_by_code"] == {"PUB003": 1}

@@ -55,9 +55,11 @@ def croissant(
     if linted is None:
         raise UsageError("no dataset files in the configured paths", fix="name the files, or set `paths` in the configuration")
     targets = list(paths) or [f.path for f in linted.files]
-    found = find_card(targets, None)
-    card = read_card(found) if found is not None else None
-    title = name or (card.data.get("pretty_name") if card is not None else None)
+    title = name
+    if title is None:
+        found = find_card(targets, None)
+        card = read_card(found) if found is not None else None
+        title = card.data.get("pretty_name") if card is not None else None
     document = build(linted, targets, name=title, description=description, url=url, creator=creator,
                      license=extra_license, timestamp=timestamp, version=dataset_version, cite_as=cite_as)
     write_output(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n", output)

@@ -107,7 +107,7 @@ def card(paths: tuple[str, ...], card: Path | None, extra_license: str | None, c
       lineage card data/train.jsonl --card README.md --license CC-BY-4.0
       lineage card data/ --check     # in CI: is the card up to date?
     """
-    from lineage.cards import Card, provenance_section, read_card, updated_card
+    from lineage.cards import Card, provenance_section, read_card, read_content, updated_card, write_card
     from lineage.publication import card_metadata_for
 
     linted = _linted(paths, evaluation, jobs=jobs)
@@ -119,7 +119,7 @@ def card(paths: tuple[str, ...], card: Path | None, extra_license: str | None, c
     metadata = card_metadata_for(linted, current, extra_license)
     content = updated_card(current if current.exists else Card(current.path, exists=False), metadata,
                            provenance_section(linted))
-    before = current.path.read_text(encoding="utf-8") if current.exists else None
+    before = read_content(current.path) if current.exists else None
     if check:
         if content != before:
             click.echo(f"{current.path} is not up to date: run `lineage card` to update it")
@@ -129,8 +129,21 @@ def card(paths: tuple[str, ...], card: Path | None, extra_license: str | None, c
     if content == before:
         click.echo(f"{current.path} is up to date")
         return
-    write_output(content, current.path)
+    write_card(current.path, content)
+    dropped = _dropped_licences(current, metadata)
+    if dropped:
+        click.echo(f"note: the card declared {', '.join(dropped)}, which the data does not carry; it is no longer "
+                   "declared (pass --license to declare it for your own rows)", err=True)
     licence = metadata.get("license")
     shown = ", ".join(licence) if isinstance(licence, list) else licence or "no licence (pass --license)"
     click.echo(f"{'updated' if before is not None else 'wrote'} {current.path}: license {shown}, "
                f"{len(linted.sources)} source(s)")
+
+
+def _dropped_licences(current: Any, metadata: dict[str, Any]) -> list[str]:
+    """The licence ids the card declared that the new metadata no longer does."""
+    def ids(value: Any) -> list[str]:
+        return [str(v) for v in (value if isinstance(value, list) else [value]) if v]
+
+    before, after = ids(current.data.get("license")), {v.lower() for v in ids(metadata.get("license"))}
+    return [v for v in before if v.lower() not in after] if metadata.get("license") else []

@@ -86,7 +86,7 @@ def croissant(
     timestamp: str | None = None, version: str = "1.0.0", cite_as: str | None = None,
 ) -> dict[str, Any]:
     """The Croissant JSON-LD document of the dataset a lint `report` judged."""
-    from lineage.licenses import normalise_license
+    from lineage.licenses import license_alternatives, normalise_license
     from lineage.publication import carried_licences
     from lineage.readers import expand_paths, file_sha256
     from lineage.report.legal import report_timestamp
@@ -97,9 +97,10 @@ def croissant(
     licences = [c.id for c in carried_licences(report)]
     if license:
         extra = normalise_license(license)
-        if extra is None:
-            raise UsageError(f"--license {license!r} is not a licence", fix="use an SPDX id, e.g. CC-BY-4.0")
-        licences += [extra] if extra not in licences else []
+        if extra is None or " OR " in extra:
+            raise UsageError(f"--license {license!r} is not one licence, nor several joined with AND",
+                             fix="name the licence it is published under, e.g. CC-BY-4.0")
+        licences += [i for i in sorted(license_alternatives(extra)[0]) if i not in licences]
     if not licences:
         raise UsageError("no source of this dataset records a licence, and Croissant requires one",
                          fix="name the licence it is published under with --license (an SPDX id)")
@@ -203,8 +204,10 @@ def _source_dataset(use: SourceUse) -> dict[str, Any]:
         "name": source.name or source.label(),
     }
     if use.evaluation.license:
-        entity["license"] = [license_url(i) for i in sorted(use.evaluation.license.replace("(", " ").replace(")", " ")
-                                                             .replace(" AND ", " ").replace(" OR ", " ").split())]
+        from lineage.licenses import license_alternatives
+
+        ids = sorted(set().union(*license_alternatives(use.evaluation.license)))
+        entity["license"] = [license_url(i) for i in ids]
     return entity
 
 
