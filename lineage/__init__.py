@@ -23,6 +23,7 @@ _EXPORTS = {
     "normalise": "lineage.fingerprints",
     "lint": "lineage.linting",
     "gate": "lineage.publication",
+    "gated_push_to_hub": "lineage.hub",
     "Report": "lineage.report",
 }
 
@@ -37,6 +38,7 @@ __all__ = [
     "fingerprint",
     "fingerprint_hex",
     "gate",
+    "gated_push_to_hub",
     "lint",
     "normalise",
     "open_store",
@@ -45,6 +47,7 @@ __all__ = [
 if TYPE_CHECKING:
     from lineage.exceptions import LineageError
     from lineage.fingerprints import fingerprint, fingerprint_hex, normalise
+    from lineage.hub import gated_push_to_hub
     from lineage.linting import lint
     from lineage.publication import gate
     from lineage.report import Report

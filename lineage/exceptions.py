@@ -58,3 +58,18 @@ class SchemaVersionError(StoreError):
 
 class StoreLockedError(StoreError):
     """Another process held the store's write lock for longer than we were willing to wait."""
+
+
+class HubError(LineageError):
+    """The Hugging Face Hub could not be reached, or refused a request."""
+
+
+class PublicationRefused(LineageError):
+    """The publication gate failed, so nothing was uploaded; `report` says why."""
+
+    exit_code = 1
+
+    def __init__(self, report: object, where: str | None = None) -> None:
+        self.report = report
+        super().__init__("the publication gate failed, so nothing was uploaded", where=where,
+                         fix="fix the findings (`lineage gate` lists them) and push again")

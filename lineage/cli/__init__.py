@@ -8,6 +8,7 @@ from lineage import __version__
 from lineage.cli.common import LineageGroup
 from lineage.cli.datasets import dataset, derive, graph
 from lineage.cli.exports import export
+from lineage.cli.hub import hub
 from lineage.cli.imports import import_
 from lineage.cli.lint import lint
 from lineage.cli.policies import explain, policies
@@ -23,7 +24,7 @@ def main() -> None:
 
 
 for command in (init, import_, lint, sources, show, stats, policies, explain, dataset, derive, graph, report, notice,
-                gate, card, export):
+                gate, card, export, hub):
     main.add_command(command)
 
 __all__ = ["main"]

@@ -29,23 +29,54 @@ def _card_path(paths: tuple[str, ...], card: Path | None, linted: Any) -> Path |
     return find_card(list(paths) or [f.path for f in linted.files], str(card) if card else None)
 
 
+def gate_options(func: Any) -> Any:
+    """The options of every command that runs the publication gate (gate, hub check, hub push)."""
+    options = [
+        click.option("--max-untracked", type=click.FloatRange(0, 1), metavar="SHARE",
+                     help="The largest share of untracked examples allowed (default 0.05, or gate.max_untracked)."),
+        click.option("--format", "output_format", type=click.Choice(_FORMATS), default="text", show_default=True,
+                     help="Output format, as lint's: text, json, sarif, github or markdown."),
+        click.option("--output", "-o", "output", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write the result to this file instead of standard output."),
+        click.option("--statistics", is_flag=True, help="Print counts per rule code and the summary, not each finding."),
+        click.option("--max-findings", type=click.IntRange(min=0), metavar="N",
+                     help="List at most N findings; the summary still counts them all."),
+        click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Worker processes for large inputs."),
+        evaluation_options,
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def run_gate(paths: tuple[str, ...], card: Path | None, *, max_untracked: float | None, max_findings: int | None,
+             jobs: int, evaluation: dict[str, Any]) -> Any:
+    """Lint for publication and check the card: the Report, with its `publication` set."""
+    from lineage.cards import read_card
+    from lineage.config import find_config
+    from lineage.publication import check_publication, max_untracked_setting
+
+    share = max_untracked_setting(find_config(), max_untracked)
+    linted = _linted(paths, evaluation, max_findings=max_findings, jobs=jobs)
+    found = _card_path(paths, card, linted)
+    check_publication(linted, read_card(found) if found else None, max_untracked=share,
+                      data_path=(list(paths) or [f.path for f in linted.files])[0])
+    return linted
+
+
+def show_gate(report: Any, output_format: str, output: Path | None, statistics: bool) -> None:
+    from lineage.report import render
+
+    write_output(render(report, output_format, show_statistics=statistics), output)
+
+
 @click.command()
 @click.argument("paths", nargs=-1)
 @click.option("--card", type=_CARD, metavar="FILE",
               help="The dataset card (default: README.md beside the data, as on the Hugging Face Hub).")
-@click.option("--max-untracked", type=click.FloatRange(0, 1), metavar="SHARE",
-              help="The largest share of untracked examples allowed (default 0.05, or gate.max_untracked).")
-@click.option("--format", "output_format", type=click.Choice(_FORMATS), default="text", show_default=True,
-              help="Output format, as lint's: text, json, sarif, github or markdown.")
-@click.option("--output", "-o", "output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the result to this file instead of standard output.")
-@click.option("--statistics", is_flag=True, help="Print counts per rule code and the summary, not each finding.")
-@click.option("--max-findings", type=click.IntRange(min=0), metavar="N",
-              help="List at most N findings; the summary still counts them all.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes for large inputs.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when the gate fails.")
-@evaluation_options
+@gate_options
 def gate(
     paths: tuple[str, ...], card: Path | None, max_untracked: float | None, output_format: str, output: Path | None,
     statistics: bool, max_findings: int | None, jobs: int, exit_zero: bool, **evaluation: Any,
@@ -65,17 +96,9 @@ def gate(
 
     Exits 1 when the gate fails (an error finding), 2 on bad input or configuration.
     """
-    from lineage.cards import read_card
-    from lineage.config import find_config
-    from lineage.publication import check_publication, max_untracked_setting
-    from lineage.report import render
-
-    share = max_untracked_setting(find_config(), max_untracked)
-    linted = _linted(paths, evaluation, max_findings=max_findings, jobs=jobs)
-    found = _card_path(paths, card, linted)
-    check_publication(linted, read_card(found) if found else None, max_untracked=share,
-                      data_path=(list(paths) or [f.path for f in linted.files])[0])
-    write_output(render(linted, output_format, show_statistics=statistics), output)
+    linted = run_gate(paths, card, max_untracked=max_untracked, max_findings=max_findings, jobs=jobs,
+                      evaluation=evaluation)
+    show_gate(linted, output_format, output, statistics)
     if linted.exit_code and not exit_zero:
         raise SystemExit(linted.exit_code)
 
