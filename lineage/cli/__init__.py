@@ -14,6 +14,7 @@ from lineage.cli.lint import lint
 from lineage.cli.policies import explain, policies
 from lineage.cli.publish import card, gate
 from lineage.cli.reports import notice, report
+from lineage.cli.serve import serve
 from lineage.cli.store import init, show, sources, stats
 
 
@@ -24,7 +25,7 @@ def main() -> None:
 
 
 for command in (init, import_, lint, sources, show, stats, policies, explain, dataset, derive, graph, report, notice,
-                gate, card, export, hub):
+                gate, card, export, hub, serve):
     main.add_command(command)
 
 __all__ = ["main"]

@@ -159,6 +159,7 @@ def lint(
     max_findings: int | None = None,
     jobs: int = 1,
     progress: Callable[[int], None] | None = None,
+    pack: Any = None,
     **context: Any,
 ) -> Report:
     """Lint dataset files, folders or globs, or an in-memory `datasets.Dataset`/`DatasetDict`.
@@ -167,7 +168,8 @@ def lint(
     found from the current directory) with `context` keywords (`purpose="fine-tune"`,
     `commercial=False`, `competes_with=["*"]`, ...) on top. The store is `store` (path or URL),
     else the one the project uses if there is one; with `use_store=False`, only inline provenance
-    counts.
+    counts. A service that lints many datasets passes its policy `pack`, loaded once, to skip
+    reading the YAML again (`policies` are then ignored).
     """
     config = config if config is not None else find_config()
     if settings is None:
@@ -185,6 +187,7 @@ def lint(
         store_url=_store_url(store, config) if use_store else None,
         today=today,
         max_findings=max_findings,
+        loaded_pack=pack,
     )
     dataset = _as_dataset(inputs)
     if dataset is not None:

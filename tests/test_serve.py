@@ -1,0 +1,202 @@
+"""`lineage serve`, started for real on 127.0.0.1 and called over HTTP."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import chat, run_cli
+from tests.test_publication import CLAUDE, CLAUDE_ROWS, NC, NC_ROWS, make_dataset
+
+TOKEN = "registry-token-0123456789"
+STAFF = {"kind": "human", "name": "staff"}
+STAFF_ROWS = [chat(f"Staff question {i}?", f"Staff answer {i}.") for i in range(3)]
+CLEAN_CARD = "---\nlicense: cc-by-4.0\n---\n# Staff answers\n"
+SYNTHETIC_CARD = "---\nlicense: cc-by-nc-4.0\ntags: [synthetic]\n---\n# Answers\n"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Service:
+    def __init__(self, folder: Path, store: str, *args: str, token: str | None = TOKEN) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if k not in ("LINEAGE_STORE", "LINEAGE_SERVE_TOKEN")}
+        if token:
+            env["LINEAGE_SERVE_TOKEN"] = token
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "lineage", "serve", "--port", str(self.port), "--store", store, *args],
+            cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"lineage serve exited: {self.process.stderr.read()}")  # type: ignore[union-attr]
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise AssertionError("lineage serve did not answer /healthz within 60 s")
+
+    def check(self, body: dict | bytes, *, token: str | None = TOKEN, **kwargs: object) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if isinstance(body, bytes):
+            return httpx.post(f"{self.url}/v1/check", content=body, headers={**headers, "Content-Type": "application/json"},
+                              timeout=60, **kwargs)
+        return httpx.post(f"{self.url}/v1/check", json=body, headers=headers, timeout=60, **kwargs)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture
+def recorded(tmp_path: Path) -> tuple[Path, str]:
+    """An SQLite store that knows the Claude answers, the NC dataset and the staff answers."""
+    store = str(tmp_path / "lineage.db")
+    make_dataset(tmp_path, store, [(CLAUDE_ROWS, CLAUDE), (NC_ROWS, NC), (STAFF_ROWS, STAFF)], card=None)
+    return tmp_path, store
+
+
+@pytest.fixture
+def service(recorded: tuple[Path, str]) -> Iterator[Service]:
+    folder, store = recorded
+    running = Service(folder, store, "--max-bytes", "20000")
+    yield running
+    running.stop()
+
+
+def test_a_request_without_the_token_is_refused(service: Service) -> None:
+    body = {"records": STAFF_ROWS, "card": CLEAN_CARD}
+    for token in (None, "wrong-token"):
+        answer = service.check(body, token=token)
+        assert answer.status_code == 401 and answer.headers["WWW-Authenticate"] == "Bearer"
+        assert answer.json() == {"error": "a bearer token is required: send Authorization: Bearer <token>"}
+    assert service.check(body).status_code == 200
+    # Health and the OpenAPI document need no token.
+    assert httpx.get(f"{service.url}/healthz").json()["status"] == "ok"
+    spec = httpx.get(f"{service.url}/openapi.json").json()
+    assert "/v1/check" in spec["paths"] and "CheckRequest" in spec["components"]["schemas"]
+
+
+def test_an_oversize_body_is_refused(service: Service) -> None:
+    big = {"records": [chat(f"q{i}?", "x" * 500) for i in range(100)]}
+    answer = service.check(big)
+    assert answer.status_code == 413 and "larger than the service's limit of 20000 bytes" in answer.json()["error"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the service counts as it reads
+        yield b'{"records": ['
+        for _ in range(100):
+            yield b'{"text": "' + b"y" * 500 + b'"},'
+        yield b'{"text": "end"}]}'
+
+    chunked = httpx.post(f"{service.url}/v1/check", content=chunks(), timeout=60,
+                         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+    assert chunked.status_code == 413
+
+
+def test_200_requests_from_8_clients_get_the_right_verdicts(service: Service) -> None:
+    cases = [
+        ({"records": STAFF_ROWS, "card": CLEAN_CARD}, "pass", {}),
+        ({"records": CLAUDE_ROWS, "card": SYNTHETIC_CARD, "context": {"commercial": False}}, "fail", {"ANT001": 3}),
+        ({"dataset": {"filename": "train.jsonl", "content": "".join(
+            json.dumps(r) + "\n" for r in NC_ROWS)}, "card": SYNTHETIC_CARD.replace("tags: [synthetic]\n", ""),
+          "context": {"commercial": False}}, "pass", {}),
+        ({"records": NC_ROWS, "gate": False}, "fail", {"LIC001": 4}),
+    ]
+
+    def call(n: int) -> tuple[int, str, dict, str, dict]:
+        body, verdict, codes = cases[n % len(cases)]
+        answer = service.check(body)
+        got = answer.json()
+        return answer.status_code, got.get("verdict"), got.get("report", {}).get("summary", {}).get(
+            "findings_by_code"), verdict, codes
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(call, range(200)))
+    assert all(status == 200 for status, *_ in results)
+    wrong = [(got, codes, want, want_codes) for _, got, codes, want, want_codes in results
+             if got != want or codes != want_codes]
+    assert not wrong, wrong[:3]
+
+
+@pytest.mark.parametrize(("body", "status", "words"), [
+    (b"not json", 422, "the request body is not valid JSON"),
+    (b"[1, 2]", 422, "invalid request body"),
+    (b'{"records": [{"text": "a"}], "dataset": {"filename": "a.jsonl", "content": "{}"}}', 422,
+     "exactly one of dataset and records"),
+    (b'{"records": []}', 422, "records is empty"),
+    (b'{"records": [{"text": "a"}], "context": {"purpose": "resell"}}', 422, "context.purpose"),
+    (b'{"records": [{"text": "a"}], "colour": "red"}', 422, "colour: Extra inputs are not permitted"),
+    (b'{"dataset": {"filename": "a.exe", "content": "x"}}', 422, "the filename must end with one of"),
+    (b'{"dataset": {"filename": "a.parquet", "content_base64": "***"}}', 400, "is not base64"),
+    (b'{"dataset": {"filename": "a.parquet", "content_base64": "aGVsbG8="}}', 400, ""),
+    (b'{"records": [{"text": "a"}], "card": "---\\nlicense: [mit\\n---\\n"}', 400, "YAML header is invalid"),
+])
+def test_a_bad_body_gets_a_4xx_with_a_clear_message(service: Service, body: bytes, status: int, words: str) -> None:
+    answer = service.check(body)
+    assert answer.status_code == status, answer.text
+    error = answer.json()["error"]
+    assert words in error and "Traceback" not in error and len(error.splitlines()) == 1
+
+
+def test_malformed_rows_are_findings_not_errors(service: Service) -> None:
+    content = '{"messages": [{"role": "user", "content": "hi"}]}\n{not json\n'
+    answer = service.check({"dataset": {"filename": "t.jsonl", "content": content}, "gate": False})
+    assert answer.status_code == 200 and answer.json()["report"]["summary"]["findings_by_code"].get("LIN010") == 1
+    parquet = service.check({"dataset": {"filename": "t.parquet", "content_base64": base64.b64encode(b"PAR1").decode()}})
+    assert 400 <= parquet.status_code < 500
+
+
+def test_it_will_not_start_without_a_token(tmp_path: Path) -> None:
+    store = str(tmp_path / "lineage.db")
+    result = run_cli("serve", "--store", store, env={"LINEAGE_SERVE_TOKEN": ""})
+    assert result.returncode == 2 and result.stderr.startswith("Error: no token to check clients against")
+    result = run_cli("serve", "--insecure", "--host", "0.0.0.0", "--store", store, env={"LINEAGE_SERVE_TOKEN": ""})
+    assert result.returncode == 2 and "only on a loopback address" in result.stderr
+    empty = tmp_path / "token"
+    empty.write_text("\n")
+    result = run_cli("serve", "--token-file", str(empty), "--store", store)
+    assert result.returncode == 2 and "the token file is empty" in result.stderr
+
+
+def test_insecure_on_loopback_serves_without_a_token(recorded: tuple[Path, str]) -> None:
+    folder, store = recorded
+    running = Service(folder, store, "--insecure", token=None)
+    try:
+        answer = running.check({"records": STAFF_ROWS, "card": CLEAN_CARD}, token=None)
+        assert answer.status_code == 200 and answer.json()["verdict"] == "pass"
+    finally:
+        running.stop()
+
+
+@pytest.mark.postgres
+def test_workers_share_a_postgresql_store(tmp_path: Path, pg_url: str) -> None:
+    make_dataset(tmp_path, pg_url, [(CLAUDE_ROWS, CLAUDE), (STAFF_ROWS, STAFF)], card=None)
+    running = Service(tmp_path, pg_url, "--workers", "2")
+    try:
+        bodies = [{"records": CLAUDE_ROWS, "card": SYNTHETIC_CARD}, {"records": STAFF_ROWS, "card": CLEAN_CARD}] * 10
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            verdicts = list(pool.map(lambda b: running.check(b).json()["verdict"], bodies))
+        assert verdicts == ["fail", "pass"] * 10
+    finally:
+        running.stop()
