@@ -200,3 +200,21 @@ def test_workers_share_a_postgresql_store(tmp_path: Path, pg_url: str) -> None:
         assert verdicts == ["fail", "pass"] * 10
     finally:
         running.stop()
+
+
+def test_the_registry_gate_example(tmp_path: Path) -> None:
+    from tests.conftest import run_example
+
+    folder = tmp_path / "registry-gate"
+    result = run_example("registry-gate", folder)
+    out = result.stdout
+    assert "lineage gate exited with 1" in out
+    assert "out/dataset/README.md:2: PUB002 [error] the card declares MIT" in out
+    assert "updated out/dataset/README.md: license cc-by-nc-4.0" in out and "is up to date" in out
+    assert out.count("publication: pass") == 1
+    assert "service: commercial=True: fail {'LIC001': 4}" in out
+    assert "service: commercial=False: pass {}" in out
+    croissant = json.loads((folder / "out" / "croissant.json").read_text())
+    assert croissant["license"] == ["https://spdx.org/licenses/CC-BY-NC-4.0.html"]
+    # The example's own files are as they were: it worked on a copy.
+    assert (folder / "dataset" / "README.md").read_text().startswith("---\nlicense: mit\n")
