@@ -35,7 +35,12 @@ def _hub() -> Any:
 
 
 def _hub_error(what: str, repo_id: str, exc: Exception) -> HubError:
+    import re
+
     reason = " ".join(str(exc).split())
+    # No query strings (presigned upload URLs) and no credentials in URLs reach the message.
+    reason = re.sub(r"(https?://)[^/\s@]+@", r"\1", reason)
+    reason = re.sub(r"(https?://[^\s?'\")]+)\?[^\s'\")]*", r"\1", reason)
     reason = reason.split(" For more information")[0].split(" Please make sure")[0][:240]
     return HubError(f"{what} ({reason})", where=repo_id,
                     fix="check the repository id, HF_TOKEN and the network, or use --local-dir with a snapshot")
@@ -70,7 +75,28 @@ def check_repo(
     from lineage.publication import gate
 
     folder = snapshot(repo_id, local_dir=local_dir, revision=revision, token=token, offline=offline)
-    return gate([str(folder)], card=str(folder / CARD_NAME), **gate_options)
+    files = repo_data_files(repo_id, folder, revision=revision, token=token, offline=offline)
+    return gate(files, card=str(folder / CARD_NAME), **gate_options)
+
+
+def repo_data_files(repo_id: str, folder: Path, *, revision: str | None = None, token: str | None = None,
+                    offline: bool = False) -> list[str]:
+    """The dataset files of a snapshot: those the repository's revision lists (a reused
+    `--local-dir` may hold others), or, offline, every dataset file in the folder."""
+    from lineage.readers import DATASET_EXTENSIONS
+
+    if offline:
+        return [str(folder)]
+    try:
+        listed = _hub().HfApi(token=token).list_repo_files(repo_id, repo_type="dataset", revision=revision)
+    except Exception as exc:
+        raise _hub_error("cannot list the dataset repository", repo_id, exc) from None
+    files = [str(folder / name) for name in sorted(listed)
+             if name.lower().endswith(DATASET_EXTENSIONS) and not any(p.startswith(".") for p in name.split("/"))]
+    if not files:
+        raise InputError("the repository holds no dataset files", where=repo_id,
+                         fix="push JSONL, JSON, CSV or Parquet files to it")
+    return files
 
 
 @dataclass
@@ -148,16 +174,15 @@ def gated_push_to_hub(
 ) -> Pushed:
     """`dataset.push_to_hub(repo_id)` for an in-memory `datasets.Dataset` or `DatasetDict`, if
     the publication gate passes for it and its `card`; else PublicationRefused, and nothing is
-    uploaded. The card then replaces the one `push_to_hub` writes, keeping that one's
-    `dataset_info` and `configs` so the Hub's viewer still finds the data."""
+    uploaded. The card is uploaded first; `push_to_hub` adds the data and its `dataset_info` and
+    `configs` to it, so the Hub's viewer finds the data under the gated card."""
     from lineage.cards import read_card
     from lineage.config import find_config
     from lineage.linting import lint
-    from lineage.publication import check_publication, max_untracked_setting
+    from lineage.publication import check_publication, for_publication, max_untracked_setting
 
     config = lint_options.pop("config", None) or find_config()
-    lint_options.setdefault("publish_dataset", True)
-    report = lint(dataset, config=config, **lint_options)
+    report = lint(dataset, config=config, **for_publication(lint_options))
     the_card = read_card(Path(card)) if card is not None else None
     check_publication(report, the_card, max_untracked=max_untracked_setting(config, max_untracked),
                       data_path=repo_id)
@@ -169,17 +194,13 @@ def gated_push_to_hub(
 
     disable_progress_bar()
     try:
-        dataset.push_to_hub(repo_id, token=token, private=private, commit_message=commit_message)
         api = hub.HfApi(token=token)
-        pushed = hub.DatasetCard.load(repo_id, repo_type="dataset", token=token)
-        merged = hub.DatasetCard(the_card.path.read_text(encoding="utf-8"))
-        for key in ("dataset_info", "configs"):
-            value = pushed.data.get(key)
-            if value is not None:
-                setattr(merged.data, key, value)
-        commit = api.upload_file(path_or_fileobj=merged.content.encode("utf-8"), path_in_repo=CARD_NAME,
-                                 repo_id=repo_id, repo_type="dataset",
-                                 commit_message="Dataset card; tos-lineage gate passed")
+        # The gated card goes first, so the data is never public under another: push_to_hub then
+        # adds its `dataset_info` and `configs` to the card it finds, and keeps the rest.
+        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        api.upload_file(path_or_fileobj=str(the_card.path), path_in_repo=CARD_NAME, repo_id=repo_id,
+                        repo_type="dataset", commit_message="Dataset card; tos-lineage gate passed")
+        commit = dataset.push_to_hub(repo_id, token=token, private=private, commit_message=commit_message)
         files = sorted(api.list_repo_files(repo_id, repo_type="dataset"))
     except Exception as exc:
         raise _hub_error("the Hub refused the upload", repo_id, exc) from None

@@ -330,6 +330,22 @@ def max_untracked_setting(config: Any, flag: float | None) -> float:
     return float(value)
 
 
+def for_publication(lint_options: dict[str, Any]) -> dict[str, Any]:
+    """Lint options with publish_dataset = true, in the settings or as a keyword: publication is
+    the use being judged, whatever the caller or the configuration say of it."""
+    options = dict(lint_options)
+    if "settings" in options and options["settings"] is not None:
+        from dataclasses import replace
+
+        settings = options["settings"]
+        rules = replace(settings.rules, context=settings.rules.context.model_copy(update={"publish_dataset": True}))
+        options["settings"] = replace(settings, rules=rules)
+    else:
+        options.pop("settings", None)
+        options["publish_dataset"] = True
+    return options
+
+
 def gate(
     inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
@@ -344,16 +360,7 @@ def gate(
 
     config = lint_options.get("config") or find_config()
     lint_options["config"] = config
-    if "settings" in lint_options:
-        # Publication is the use being judged, whatever the settings say of it.
-        from dataclasses import replace
-
-        settings = lint_options["settings"]
-        rules = replace(settings.rules, context=settings.rules.context.model_copy(update={"publish_dataset": True}))
-        lint_options["settings"] = replace(settings, rules=rules)
-    else:
-        lint_options["publish_dataset"] = True
-    report = lint(inputs, **lint_options)
+    report = lint(inputs, **for_publication(lint_options))
     paths = [str(inputs)] if isinstance(inputs, (str, os.PathLike)) else [str(p) for p in inputs]
     found = find_card(paths, str(card) if card is not None else None)
     return _with_card(report, found, max_untracked_setting(config, max_untracked), paths)

@@ -127,8 +127,10 @@ def test_openlineage_events_carry_the_lineage(dataset: tuple[Path, str]) -> None
     claude = next(s for s in facet["sources"] if s["source"].get("provider") == "anthropic")
     assert claude["verdict"] == "blocked" and claude["findings"] == ["ANT001"]
     assert any(t["document"].startswith("anthropic") and t["url"] for t in claude["terms"])
-    # Same data, same time: the same run.
+    # Same data, use and time: the same run; another use is another run.
     assert openlineage(folder, store, "--non-commercial")[1] == out
+    other = json.loads(openlineage(folder, store)[1].splitlines()[0])
+    assert other["run"]["runId"] != start["run"]["runId"]
 
 
 def test_the_facet_schema_rejects_a_facet_without_its_fields() -> None:

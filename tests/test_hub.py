@@ -55,11 +55,13 @@ def test_push_then_check_the_repository(dataset: tuple[Path, str], hub: HubStand
     folder, store = dataset
     env = hub_env(hub, folder)
     assert run_cli("card", "data", "--store", store, cwd=folder).returncode == 0
+    (folder / "data" / ".scratch.jsonl").write_text('{"text": "not for the Hub"}\n')
     result = run_cli("hub", "push", "data", "acme/answers", "--store", store, *PASSING, cwd=folder, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("pushed 2 file(s) to acme/answers: ")
     files = hub.repos["acme/answers"]
-    assert sorted(files) == ["README.md", "train.jsonl"]
+    assert sorted(files) == ["README.md", "train.jsonl"], "hidden files are not pushed"
+    assert len(hub.commits["acme/answers"]) == 2, "the card and the data land in one commit"
     assert files["train.jsonl"] == (folder / "data" / "train.jsonl").read_bytes()
     assert b"license: cc-by-nc-4.0" in files["README.md"]
     assert set(hub.tokens) == {"Bearer hf_test_token"}
@@ -71,9 +73,11 @@ def test_push_then_check_the_repository(dataset: tuple[Path, str], hub: HubStand
     assert check.returncode == 0, check.stderr
     report = json.loads(check.stdout)
     assert report["publication"]["verdict"] == "pass" and report["summary"]["examples"] == 7
+    # A file in the folder that the repository does not hold is not the repository's: not judged.
+    (snap / "stray.jsonl").write_text("{not json\n")
     commercial = run_cli("hub", "check", "acme/answers", "--local-dir", str(snap), "--store", store,
                          "--statistics", cwd=folder, env=env)
-    assert commercial.returncode == 1 and "ANT001  error" in commercial.stdout
+    assert commercial.returncode == 1 and "ANT001  error" in commercial.stdout and "LIN010" not in commercial.stdout
 
     # Offline, the snapshot is read as it is: with the stand-in gone, nothing is asked of it.
     hub.close()

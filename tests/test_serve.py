@@ -149,7 +149,11 @@ def test_200_requests_from_8_clients_get_the_right_verdicts(service: Service) ->
     (b'{"records": [{"text": "a"}], "colour": "red"}', 422, "colour: Extra inputs are not permitted"),
     (b'{"dataset": {"filename": "a.exe", "content": "x"}}', 422, "the filename must end with one of"),
     (b'{"dataset": {"filename": "a.parquet", "content_base64": "***"}}', 400, "is not base64"),
-    (b'{"dataset": {"filename": "a.parquet", "content_base64": "aGVsbG8="}}', 400, ""),
+    (b'{"dataset": {"filename": "a.parquet", "content_base64": "aGVsbG8="}}', 400, "is not a readable Parquet file"),
+    (b'{"dataset": {"filename": "a.jsonl", "content": "\\ud800"}}', 400, "not valid Unicode"),
+    (b'{"records": [{"n": 123456789012345678901234567890}]}', 400, "cannot be written as JSON"),
+    (b'{"records": [{"text": "a"}], "card": "\\udfff"}', 400, "not valid Unicode"),
+    (b"[" * 3000 + b"]" * 3000, 400, "cannot be parsed"),
     (b'{"records": [{"text": "a"}], "card": "---\\nlicense: [mit\\n---\\n"}', 400, "YAML header is invalid"),
 ])
 def test_a_bad_body_gets_a_4xx_with_a_clear_message(service: Service, body: bytes, status: int, words: str) -> None:
@@ -164,7 +168,66 @@ def test_malformed_rows_are_findings_not_errors(service: Service) -> None:
     answer = service.check({"dataset": {"filename": "t.jsonl", "content": content}, "gate": False})
     assert answer.status_code == 200 and answer.json()["report"]["summary"]["findings_by_code"].get("LIN010") == 1
     parquet = service.check({"dataset": {"filename": "t.parquet", "content_base64": base64.b64encode(b"PAR1").decode()}})
-    assert 400 <= parquet.status_code < 500
+    error = parquet.json()["error"]
+    assert parquet.status_code == 400 and "is not a readable Parquet file (" in error and error.endswith(", t.parquet")
+
+
+def test_compressed_data_may_not_expand_past_the_limit(service: Service) -> None:
+    import gzip
+
+    bomb = gzip.compress(b'{"text": "' + b"z" * 400_000 + b'"}\n')
+    assert len(bomb) < 5000
+    answer = service.check({"dataset": {"filename": "t.jsonl.gz", "content_base64": base64.b64encode(bomb).decode()}})
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "the dataset expands to more than the service's limit of 160000 bytes, t.jsonl.gz"
+    hidden = service.check({"dataset": {"filename": "t.jsonl", "content_base64": base64.b64encode(bomb).decode()}})
+    assert hidden.status_code == 400 and "gzip-compressed but its name does not end with .gz" in hidden.json()["error"]
+    small = gzip.compress("".join(json.dumps(r) + "\n" for r in STAFF_ROWS).encode())
+    fine = service.check({"dataset": {"filename": "t.jsonl.gz", "content_base64": base64.b64encode(small).decode()},
+                          "card": CLEAN_CARD})
+    assert fine.status_code == 200 and fine.json()["verdict"] == "pass"
+
+
+def test_answers_name_the_clients_files_not_the_services(service: Service) -> None:
+    answer = service.check({"dataset": {"filename": "uploads/train.jsonl", "content": "".join(
+        json.dumps(r) + "\n" for r in CLAUDE_ROWS)}, "card": SYNTHETIC_CARD})
+    text = answer.text
+    assert answer.status_code == 200 and "lineage-serve-" not in text and "/tmp" not in text
+    report = answer.json()["report"]
+    assert report["store"] is None and report["files"][0]["path"] == "train.jsonl"
+    assert {f["path"] for f in report["findings"]} == {"train.jsonl"}
+    bad = service.check({"records": [{"text": "a"}], "card": "---\nlicense: [mit\n---\n"})
+    assert bad.status_code == 400 and bad.json()["error"].count("README.md") == 1 and "/tmp" not in bad.text
+    missing = httpx.get(f"{service.url}/v1/nothing", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert missing.status_code == 404 and missing.json() == {"error": "Not Found"}
+
+
+def test_a_body_longer_than_its_content_length_is_cut_off(service: Service) -> None:
+    # Content-Length says 10 bytes; the chunked body that follows is far larger.
+    chunk = b'{"records": [' + b'{"text": "' + b"w" * 30000 + b'"}' + b"]}"
+    request = (b"POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+               b"Authorization: Bearer " + TOKEN.encode() + b"\r\nContent-Length: 10\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\n" + f"{len(chunk):x}".encode() + b"\r\n" + chunk + b"\r\n0\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", service.port), timeout=30) as conn:
+        conn.sendall(request)
+        status_line = conn.recv(4096).split(b"\r\n", 1)[0]
+    assert status_line.split()[1] in (b"400", b"413"), status_line
+
+
+def test_waivers_are_read_once_at_start(recorded: tuple[Path, str]) -> None:
+    folder, store = recorded
+    waivers = folder / "waivers.yaml"
+    from tests.test_publication import WAIVERS
+
+    waivers.write_text(WAIVERS)
+    running = Service(folder, store, "--waivers", str(waivers))
+    try:
+        waivers.unlink()
+        answer = running.check({"records": CLAUDE_ROWS, "card": SYNTHETIC_CARD, "context": {"commercial": False}})
+        assert answer.status_code == 200 and answer.json()["verdict"] == "pass", answer.text
+        assert answer.json()["report"]["waivers_applied"][0]["id"] == "anthropic-research-2026"
+    finally:
+        running.stop()
 
 
 def test_it_will_not_start_without_a_token(tmp_path: Path) -> None:

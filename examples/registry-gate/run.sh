@@ -40,16 +40,22 @@ export LINEAGE_SERVE_TOKEN=example-token-change-me
 lineage serve --port "$port" --waivers waivers.yaml 2> out/serve.log &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
-python3 - "$port" <<'PY'
-import json, sys, time, urllib.error, urllib.request
+python3 - "$port" "$server" <<'PY'
+import json, os, sys, time, urllib.error, urllib.request
 
 base = f"http://127.0.0.1:{sys.argv[1]}"
-for _ in range(300):
+for _ in range(600):
     try:
         urllib.request.urlopen(f"{base}/healthz", timeout=1)
         break
     except OSError:
+        try:
+            os.kill(int(sys.argv[2]), 0)  # still starting, not gone
+        except OSError:
+            sys.exit("lineage serve stopped: " + open("out/serve.log").read())
         time.sleep(0.1)
+else:
+    sys.exit("lineage serve did not answer within 60 s: " + open("out/serve.log").read())
 rows = [json.loads(line) for line in open("out/dataset/train.jsonl")]
 card = open("out/dataset/README.md").read()
 for use in ({"commercial": True}, {"commercial": False}):

@@ -93,20 +93,23 @@ def openlineage(
       lineage export openlineage data/ --url http://marquez:5000
     """
     try:
-        from lineage.exports.openlineage import run_events, send, to_json_lines
+        from lineage.exports.openlineage import redact, run_events, send, to_json_lines
     except ImportError:
         raise UsageError("OpenLineage export needs openlineage-python",
                          fix="pip install 'tos-lineage[openlineage]'") from None
 
     if url and output:
         raise UsageError("--url and --output both name where the events go", fix="give one of them")
+    from lineage.report.legal import report_timestamp
+
+    started = report_timestamp(timestamp)
     linted = evaluate(paths, **evaluation)
     if linted is None:
         raise UsageError("no dataset files in the configured paths", fix="name the files, or set `paths` in the configuration")
     events = run_events(linted, list(paths) or [f.path for f in linted.files], namespace=namespace,
-                        job_name=job_name, timestamp=timestamp)
+                        job_name=job_name, timestamp=timestamp, started=started)
     if url:
         send(events, url, endpoint=endpoint, api_key=api_key)
-        click.echo(f"sent {len(events)} events to {url.rstrip('/')}/{endpoint.lstrip('/')}")
+        click.echo(f"sent {len(events)} events to {redact(url.rstrip('/'))}/{endpoint.lstrip('/')}")
     else:
         write_output(to_json_lines(events), output)

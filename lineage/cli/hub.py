@@ -43,11 +43,12 @@ def check(repo_id: str, local_dir: Path | None, offline: bool, revision: str | N
     """
     import os
 
-    from lineage.hub import snapshot
+    from lineage.hub import repo_data_files, snapshot
 
     offline = offline or os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
     folder = snapshot(repo_id, local_dir=local_dir, revision=revision, offline=offline)
-    linted = run_gate((str(folder),), folder / "README.md", max_untracked=max_untracked, max_findings=max_findings,
+    files = repo_data_files(repo_id, folder, revision=revision, offline=offline)
+    linted = run_gate(tuple(files), folder / "README.md", max_untracked=max_untracked, max_findings=max_findings,
                       jobs=jobs, evaluation=evaluation)
     show_gate(linted, output_format, output, statistics)
     if linted.exit_code and not exit_zero:

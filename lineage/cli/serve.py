@@ -77,6 +77,9 @@ def serve(host: str, port: int, token_file: Path | None, insecure: bool, workers
     from lineage.store.location import describe, locate_store
 
     token = _token(token_file)
+    if token is not None and not token.isascii():
+        raise UsageError("the token holds characters other than ASCII, which HTTP headers cannot carry",
+                         fix="use a token of letters, digits and punctuation (e.g. openssl rand -hex 32)")
     if token is None and not insecure:
         raise UsageError("no token to check clients against",
                          fix=f"set {TOKEN_ENV} or pass --token-file (or --insecure on 127.0.0.1 to try it out)")
@@ -87,7 +90,7 @@ def serve(host: str, port: int, token_file: Path | None, insecure: bool, workers
     url = locate_store(store, config=config)
     if waivers_path is not None and not waivers_path.is_file():
         raise UsageError("no such waivers file", where=str(waivers_path))
-    settings = ServeSettings(token=token, store=url, policies=[str(p) for p in policy_paths],
+    settings = ServeSettings(token=token, token_file=str(token_file.resolve()) if token_file else None, store=url, policies=[str(p) for p in policy_paths],
                              waivers=str(waivers_path) if waivers_path else None, max_bytes=max_bytes,
                              max_findings=max_findings)
     # Fail here, with its message, on a bad policy file or waivers file rather than at the first request.

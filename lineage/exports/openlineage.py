@@ -120,18 +120,25 @@ def _terms_url(report: Report, document_id: str, version: str) -> str | None:
 
 def run_events(
     report: Report, paths: list[str], *, namespace: str = DEFAULT_NAMESPACE, job_name: str | None = None,
-    timestamp: str | None = None,
+    timestamp: str | None = None, started: str | None = None,
 ) -> list[RunEvent]:
-    """A START and a COMPLETE event for the lint of `paths` that made `report`."""
+    """A START (at `started`, else `timestamp`) and a COMPLETE event (at `timestamp`, else now)
+    for the lint of `paths` that made `report`."""
     from lineage.readers import expand_paths, file_sha256
     from lineage.report.legal import report_timestamp
 
     files = [Path(p) for p in expand_paths(paths)]
     hashes = [file_sha256(f) for f in files]
+    import orjson
+
     stamp = report_timestamp(timestamp)
-    # The same data linted at the same moment is the same run; any other is a new one.
-    run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{PRODUCER}|{'|'.join(hashes)}|{stamp}"))
+    start = started or stamp
     name = job_name or (f"lint {files[0].parent.resolve().name}" if files else "lint")
+    # The same job over the same data, use and policies at the same moment is the same run; any
+    # other is a new one.
+    seed = orjson.dumps([PRODUCER, namespace, name, hashes, report.use_context, report.policy_pack.get("sha256"),
+                         start, stamp], option=orjson.OPT_SORT_KEYS)
+    run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, seed.decode()))
     job = Job(namespace=namespace, name=name, facets={
         "jobType": job_type_job.JobTypeJobFacet(processingType="BATCH", integration="TOS_LINEAGE", jobType="LINT",
                                                 producer=PRODUCER),
@@ -153,9 +160,9 @@ def run_events(
     ]
     run = Run(runId=run_id)
     return [
-        RunEvent(eventType=state, eventTime=stamp, run=run, job=job, inputs=inputs,
+        RunEvent(eventType=state, eventTime=when, run=run, job=job, inputs=inputs,
                  outputs=outputs if state == RunState.COMPLETE else [], producer=PRODUCER)
-        for state in (RunState.START, RunState.COMPLETE)
+        for state, when in ((RunState.START, start), (RunState.COMPLETE, stamp))
     ]
 
 
@@ -183,6 +190,13 @@ def send(events: list[RunEvent], url: str, *, endpoint: str = "api/v1/lineage", 
         try:
             transport.emit(event)
         except Exception as exc:  # requests' errors: refused, timed out, an HTTP error status
-            reason = " ".join(str(exc).split())[:200]
-            raise UsageError(f"cannot send the OpenLineage events to {url} ({reason})",
+            reason = redact(" ".join(str(exc).split())[:200])
+            raise UsageError(f"cannot send the OpenLineage events to {redact(url)} ({reason})",
                              fix="check --url, the endpoint and --api-key") from None
+
+
+def redact(text: str) -> str:
+    """`text` with the user and password of any URL in it left out."""
+    import re
+
+    return re.sub(r"(https?://)[^/\s@]+@", r"\1", text)

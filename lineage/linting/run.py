@@ -15,6 +15,7 @@ import gc
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -136,13 +137,26 @@ def _collector_paused() -> Iterator[None]:
     keeps walking every live object, a third of the run on a large file, to find cycles that lint
     does not make.
     """
-    enabled = gc.isenabled()
-    gc.disable()
+    # Counted, for a service linting in several threads at once: the collector is back on when
+    # the last lint ends, if it was on when the first began.
+    global _PAUSED, _WAS_ENABLED
+    with _PAUSE_LOCK:
+        if _PAUSED == 0:
+            _WAS_ENABLED = gc.isenabled()
+            gc.disable()
+        _PAUSED += 1
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        with _PAUSE_LOCK:
+            _PAUSED -= 1
+            if _PAUSED == 0 and _WAS_ENABLED:
+                gc.enable()
+
+
+_PAUSE_LOCK = threading.Lock()
+_PAUSED = 0
+_WAS_ENABLED = True
 
 
 @_collector_paused()
@@ -154,7 +168,7 @@ def lint(
     store: str | None = None,
     use_store: bool = True,
     policies: Sequence[str | os.PathLike[str]] = (),
-    waivers: str | os.PathLike[str] | None = None,
+    waivers: str | os.PathLike[str] | Sequence[Waiver] | None = None,
     today: date | None = None,
     max_findings: int | None = None,
     jobs: int = 1,
@@ -169,7 +183,7 @@ def lint(
     `commercial=False`, `competes_with=["*"]`, ...) on top. The store is `store` (path or URL),
     else the one the project uses if there is one; with `use_store=False`, only inline provenance
     counts. A service that lints many datasets passes its policy `pack`, loaded once, to skip
-    reading the YAML again (`policies` are then ignored).
+    reading the YAML again (`policies` are then ignored), and `waivers` as a list already loaded.
     """
     config = config if config is not None else find_config()
     if settings is None:
@@ -178,11 +192,12 @@ def lint(
         raise UsageError("pass use-context keywords or settings, not both")
     if jobs < 1:
         raise UsageError(f"jobs must be at least 1, not {jobs}")
-    waivers_path = str(waivers) if waivers else config.resolved("waivers")
+    loaded = list(waivers) if isinstance(waivers, (list, tuple)) else None
+    waivers_path = None if loaded is not None else str(waivers) if waivers else config.resolved("waivers")
     job = LintJob(
         settings=settings,
         policy_paths=config.resolved_list("policies") + [str(p) for p in policies],
-        waivers=load_waivers(waivers_path) if waivers_path else [],
+        waivers=loaded if loaded is not None else load_waivers(waivers_path) if waivers_path else [],
         waivers_path=waivers_path,
         store_url=_store_url(store, config) if use_store else None,
         today=today,
