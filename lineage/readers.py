@@ -392,11 +392,22 @@ def jsonl_chunks(path: str | os.PathLike[str], parts: int, *, min_size: int = 1 
     a range's first line is known once the lines before it are counted, and the ranges already
     yielded can be linted meanwhile.
     """
+    bounds = jsonl_bounds(path, parts, min_size=min_size)
+    with open(path, "rb") as f:
+        line = 1
+        for start, end in itertools.pairwise(bounds):
+            yield (start, end, line)
+            f.seek(start)
+            line += f.read(end - start).count(b"\n")
+
+
+def jsonl_bounds(path: str | os.PathLike[str], parts: int, *, min_size: int = 1 << 20) -> list[int]:
+    """The byte offsets that cut an uncompressed JSONL file into about `parts` ranges at line
+    starts: `[0, ..., size]`. Cheap: a seek and a line read per cut."""
     p = Path(path)
     size = p.stat().st_size
     if parts <= 1 or size < 2 * min_size:
-        yield (0, size, 1)
-        return
+        return [0, size]
     step = max(size // parts, min_size)
     bounds = [0]
     with open(p, "rb") as f:
@@ -407,12 +418,8 @@ def jsonl_chunks(path: str | os.PathLike[str], parts: int, *, min_size: int = 1 
             if position >= size:
                 break
             bounds.append(position)
-        bounds.append(size)
-        line = 1
-        for start, end in itertools.pairwise(bounds):
-            yield (start, end, line)
-            f.seek(start)
-            line += f.read(end - start).count(b"\n")
+    bounds.append(size)
+    return bounds
 
 
 def iter_jsonl_range(path: str | os.PathLike[str], start: int, end: int, first_line: int) -> Iterator[Record | BadRecord]:

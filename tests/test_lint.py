@@ -436,6 +436,11 @@ def test_jobs_split_parquet_by_row_groups(project: Path, tmp_path: Path, monkeyp
     assert [(f.line, f.code) for f in one.findings] == [(f.line, f.code) for f in two.findings]
     assert max(f.line for f in two.findings) == len(rows) - 1  # row indexes of the whole file
     assert [(f.path, f.examples) for f in two.files] == [(str(path), len(rows))]
+    # Where there is no fork (macOS, Windows), a pool of spawned workers gives the same report.
+    monkeypatch.setattr(run, "_can_fork", lambda: False)
+    spawned = run.lint([str(path)], jobs=2)
+    assert spawned.summary() == one.summary()
+    assert [(f.line, f.code) for f in spawned.findings] == [(f.line, f.code) for f in one.findings]
 
 
 def test_flags_beat_override_selection_and_ignore_all(project: Path) -> None:

@@ -12,10 +12,12 @@ order, so the result is the same as with one process.
 from __future__ import annotations
 
 import gc
+import itertools
 import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -310,26 +312,17 @@ def _lint_parallel(
             else:
                 yield piece
 
-    # fork where there is one: workers start without importing anything again.
-    fork = "fork" in multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if fork else "spawn")
-    if fork:
-        job.pack()
-    worker_job = job
+    # fork where there is one: workers start without importing anything again, and share the
+    # origins the parent loads. Elsewhere a pool of spawned workers, each reading the store.
+    if _can_fork():
+        return _lint_forked(job, pieces, jobs, progress)
+    context = multiprocessing.get_context("spawn")
     if job.store_url is not None:
         # A store that cannot be opened fails here, with its message, rather than in every worker.
-        probe = OriginIndex(job.store_url, preload=False)
-        probe.close()
-        if fork and (job.preload if job.preload is not None else probe.worth_preloading(job.input_bytes)):
-            from lineage.linting.preload import SharedTable
-
-            worker_job = replace(job, preload=True, shared=SharedTable(probe.size, context))
+        OriginIndex(job.store_url, preload=False).close()
     results: list[tuple[Report, list[str]]] = []
-    with context.Pool(jobs, initializer=_start_worker, initargs=(worker_job,)) as pool:
-        outcomes = pool.imap(_run_piece, work())
-        if worker_job.shared is not None:
-            _load_shared(job.store_url, worker_job.shared)  # type: ignore[arg-type]
-        for report, unused in outcomes:
+    with context.Pool(jobs, initializer=_start_worker, initargs=(job,)) as pool:
+        for report, unused in pool.imap(_run_piece, work()):
             results.append((report, unused))
             if progress is not None:
                 progress(report.examples)
@@ -340,8 +333,178 @@ def _lint_parallel(
     return _finish(job, merged, [linter_unused], job.pack())
 
 
-def _load_shared(url: str, shared: Any) -> None:
-    """Load every origin for the workers, while they parse their first blocks."""
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+@dataclass
+class _Plan:
+    """The pieces of a forked run, known before the fork: every worker claims the next one."""
+
+    pieces: list[Piece]
+    # Per piece, whether its first line is still to be counted (a byte range of a JSONL file).
+    counted: list[bool]
+
+
+def _plan(pieces: list[Piece], jobs: int) -> _Plan:
+    planned: list[Piece] = []
+    counted: list[bool] = []
+    for piece in pieces:
+        if piece.format == "jsonl" and not _is_gzip(piece.path):
+            from lineage.readers import jsonl_bounds
+
+            bounds = jsonl_bounds(piece.path, jobs * 8)
+            for n, (start, end) in enumerate(itertools.pairwise(bounds)):
+                planned.append(Piece(piece.path, "jsonl", start, end, 1))
+                counted.append(n == 0)
+        elif piece.format == "parquet":
+            planned += [Piece(piece.path, "parquet", s, e, n) for s, e, n in parquet_chunks(piece.path, jobs * 8)]
+            counted += [True] * (len(planned) - len(counted))
+        else:
+            planned.append(piece)
+            counted.append(True)
+    return _Plan(planned, counted)
+
+
+def _lint_forked(job: LintJob, pieces: list[Piece], jobs: int, progress: Callable[[int], None] | None) -> Report:
+    """`jobs` processes lint the pieces, the parent one of them: it forks jobs - 1 workers, loads
+    the store's origins into memory they share while they start, then takes pieces too.
+
+    Each process claims the next piece from a shared counter, so a slow piece holds up no one.
+    A parent thread counts the lines before each JSONL range, which the range's findings need.
+    """
+    import queue
+
+    context = multiprocessing.get_context("fork")
+    job.pack()  # loaded once, inherited by the workers
+    _warm_up()
+    plan = _plan(pieces, jobs)
+    total = len(plan.pieces)
+    first_lines = context.Array("q", [p.first_line for p in plan.pieces], lock=False)
+    ready = context.Array("b", plan.counted, lock=False)
+    claimed = context.Value("i", 0)
+    worker_job = job
+    shared = None
+    if job.store_url is not None:
+        # A store that cannot be opened fails here, with its message, rather than in every worker.
+        probe = OriginIndex(job.store_url, preload=False)
+        probe.close()
+        if job.preload if job.preload is not None else probe.worth_preloading(job.input_bytes):
+            from lineage.linting.preload import SharedTable
+
+            shared = SharedTable(probe.size, context)
+            worker_job = replace(job, preload=True, shared=shared)
+    results: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    outbox = context.SimpleQueue()
+
+    def claim() -> tuple[int, Piece] | None:
+        with claimed.get_lock():
+            n = claimed.value
+            claimed.value += 1
+        if n >= total:
+            return None
+        while not ready[n]:  # the counting thread is a range or two behind, at most
+            time.sleep(0.001)
+        return n, replace(plan.pieces[n], first_line=first_lines[n])
+
+    def work(send: Callable[[Any], None]) -> None:
+        while (claimed_piece := claim()) is not None:
+            n, piece = claimed_piece
+            send((n, _run_piece(piece)))
+
+    def collect(item: tuple[int, Any]) -> None:
+        results.put(item)
+        if progress is not None and item[0] >= 0:
+            progress(item[1][0].examples)
+
+    def worker() -> None:
+        try:
+            _start_worker(worker_job)
+            work(outbox.put)
+        except BaseException as exc:  # sent to the parent, which raises it
+            outbox.put((-1, exc))
+        outbox.put(None)
+
+    processes = [context.Process(target=worker, daemon=True) for _ in range(jobs - 1)]
+    for process in processes:
+        process.start()
+    try:
+        threads = [
+            threading.Thread(target=_count_lines, args=(plan, first_lines, ready), daemon=True),
+            threading.Thread(target=_drain, args=(outbox, len(processes), collect), daemon=True),
+        ]
+        for thread in threads:
+            thread.start()
+        index = _load_shared(job.store_url, shared, keep=True) if shared is not None else job.index()  # type: ignore[arg-type]
+        global _WORKER
+        _WORKER = Linter(job.settings, job.pack(), index=index, waivers=job.waivers, today=job.today,
+                         max_findings=job.max_findings)
+        try:
+            work(collect)
+        finally:
+            _WORKER.close()
+            _WORKER = None
+        threads[1].join()
+    except BaseException:
+        for process in processes:
+            process.terminate()
+        raise
+    finally:
+        for process in processes:
+            process.join()
+    done: dict[int, tuple[Report, list[str]]] = {}
+    while not results.empty():
+        n, outcome = results.get()
+        if n < 0:
+            raise outcome
+        done[n] = outcome
+    ordered = [done[n] for n in range(total)]
+    merged = _merge([r for r, _ in ordered], job.max_findings)
+    still = [m for m in ordered[0][1] if all(m in unused for _, unused in ordered)] if ordered else []
+    return _finish(job, merged, [[Finding("LIN007", "warning", message) for message in still]], job.pack())
+
+
+def _warm_up() -> None:
+    """What every process would load at its first piece, loaded once before the fork instead:
+    the columnar path's pyarrow modules and the SPDX licence list."""
+    import contextlib
+
+    from lineage.licenses import _licensing
+
+    with contextlib.suppress(ImportError):
+        import pyarrow.compute
+        import pyarrow.json  # noqa: F401
+    _licensing()
+
+
+def _count_lines(plan: _Plan, first_lines: Any, ready: Any) -> None:
+    """Fill in the first line of every JSONL range after the first of its file: the previous
+    range's first line plus the lines in it."""
+    for n, piece in enumerate(plan.pieces):
+        if ready[n]:
+            continue
+        previous = plan.pieces[n - 1]
+        with open(piece.path, "rb") as handle:
+            handle.seek(previous.start)
+            lines = handle.read(previous.end - previous.start).count(b"\n")
+        first_lines[n] = first_lines[n - 1] + lines
+        ready[n] = True
+
+
+def _drain(outbox: Any, workers: int, collect: Callable[[Any], None]) -> None:
+    """Take the workers' results as they come (a worker blocks on a full pipe)."""
+    finished = 0
+    while finished < workers:
+        item = outbox.get()
+        if item is None:
+            finished += 1
+        else:
+            collect(item)
+
+
+def _load_shared(url: str, shared: Any, *, keep: bool = False) -> OriginIndex | None:
+    """Load every origin for the workers, while they parse their first blocks; with `keep`, the
+    index that loaded them is returned open, for the parent's own pieces."""
     try:
         index = OriginIndex(url, preload=True)
     except BaseException:
@@ -349,8 +512,13 @@ def _load_shared(url: str, shared: Any) -> None:
         raise
     try:
         shared.fill(index.table, index.multi)
-    finally:
+    except BaseException:
         index.close()
+        raise
+    if keep:
+        return index
+    index.close()
+    return None
 
 
 def _is_gzip(path: str) -> bool:
