@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from lineage.blocks import Rows
 from lineage.fingerprints import fingerprint
-from lineage.linting.linter import Linter, _hits, _Judge, reported_untracked
+from lineage.linting.linter import SELF_ID, Linter, _hits, _Judge, reported_untracked
 from lineage.linting.preload import NONE as _NONE
 from lineage.readers import Record
 from lineage.report.model import FileSummary
@@ -89,6 +89,17 @@ class _Chat:
         self.ok = True
 
 
+def _claims_self(texts: pa.Array) -> bool:
+    """Whether any of the texts names a model or its maker as its author: a fast pass over the
+    column for the names (RE2), then the full patterns on the few that hold one."""
+    from lineage.selfid import keyword_pattern, self_identification
+
+    named = pc.match_substring_regex(texts, keyword_pattern(), ignore_case=True)
+    if not pc.any(named).as_py():
+        return False
+    return any(self_identification(t) for t in texts.filter(named).to_pylist())
+
+
 def _numpy(array: pa.Array) -> np.ndarray:
     """An integer Arrow array with no nulls as a numpy view of its buffer. Not `to_numpy()`,
     whose first call imports pandas: a fifth of a second in every worker process."""
@@ -106,6 +117,8 @@ def lint_chat(linter: Linter, rows: Rows, judge: _Judge, summary: FileSummary) -
     # Each distinct text once: a dataset repeats its system prompts in every example.
     encoded = chat.texts.dictionary_encode()
     unique = encoded.dictionary
+    if judge.rules.codes.keeps(SELF_ID) and _claims_self(unique):
+        return False  # the row path reports which rows name a provider (LIN011)
     which = _numpy(encoded.indices)
     hashed = _fingerprints(unique)
     if hashed is None:

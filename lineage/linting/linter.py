@@ -28,10 +28,12 @@ from lineage.policy.waivers import Waiver
 from lineage.readers import BadRecord, Record
 from lineage.report.model import FileSummary, LintFinding, Report, SourceUse
 from lineage.segments import COMPLETION_ROLES, segment_rows
+from lineage.sources import SourceSpec
 
 # Lint's own codes; their text is in ENGINE_CODES, with the engine's.
 UNTRACKED = "LIN009"
 MALFORMED = "LIN010"
+SELF_ID = "LIN011"
 _SEVERITY = {"warn": "warning", "error": "error"}
 _NO_INLINE = (None, None)
 
@@ -245,6 +247,7 @@ class Linter:
         outcomes = judge.outcomes
         outcome_for = self._outcome
         untracked_severity = reported_untracked(rules)
+        self_ids = rules.codes.keeps(SELF_ID)
         all_segments = rules.all_segments
         completion_roles = COMPLETION_ROLES
         verdicts = summary.verdicts
@@ -299,6 +302,8 @@ class Linter:
                 else:
                     blocked, obligations, hits = self._judge_segments(touched, judge)
             untracked_total += untracked
+            if self_ids:
+                self._self_identification(record, segments, fps, completion, get, path)
             if hits or (untracked and untracked_severity is not None):
                 blocked = self._report_example(
                     record, record.line, fps, hits, untracked, first_untracked, untracked_severity, path,
@@ -366,6 +371,46 @@ class Linter:
             ))
             return untracked_severity == "error"
         return False
+
+    def _self_identification(
+        self, record: Record, segments: list[tuple[str, str, str]], fps: list[bytes], completion: Any,
+        get: Callable[[bytes], Any], path: str,
+    ) -> None:
+        """LIN011 for the first completion whose text claims a provider it is not recorded from."""
+        from lineage.selfid import self_identification
+
+        for segment, fp in zip(segments, fps):  # noqa: B905 - same length by construction
+            # No text: a row the columnar path judged, having found no claim in its block.
+            if segment[0] not in COMPLETION_ROLES or segment[1] is None:
+                continue
+            claim = self_identification(segment[1])
+            if claim is None:
+                continue
+            keys = get(fp) if completion is None else completion
+            sources = self._sources_of(keys)
+            if any(s.provider == claim.provider for s in sources):
+                continue
+            name = claim.provider_name
+            recorded = f"; it is recorded as {sources[0].label()}" if sources else "; it has no recorded origin"
+            self.report.add(LintFinding(
+                path, record.line, SELF_ID, "warning",
+                f"the text says \"{claim.phrase}\": possibly undeclared {name} output{recorded}. A model naming "
+                f"{name} points to where the content came from ({name}'s models, or a model distilled from their "
+                "outputs), not to who generated this row: check its source, and record it (`lineage import`)",
+                segment[0], segment[2], sources[0] if sources else None, None, _example_fingerprint(fps),
+                record.split,
+            ))
+            return
+
+    def _sources_of(self, keys: Any) -> list[SourceSpec]:
+        """The recorded sources behind a look-up's value (none for None)."""
+        if keys is None:
+            return []
+        out = []
+        for key in (keys,) if keys >= 0 else self.index.multi[~keys]:  # type: ignore[union-attr]
+            ident, _ = split_key(key)
+            out.append(self.inline.specs[ident] if ident >= INLINE_BASE else self.index.sources[ident])  # type: ignore[union-attr]
+        return out
 
     def _malformed(self, record: Record | BadRecord, line: int, error: str, summary: FileSummary, rules: Rules) -> None:
         strict = self.settings.strict

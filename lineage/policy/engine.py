@@ -37,6 +37,9 @@ ENGINE_CODES: dict[str, tuple[str, str]] = {
     "LIN009": ("warning", "A segment with no recorded origin (severity set by `untracked`: ignore, warn, error)."),
     "LIN010": ("warning", "A record that cannot be read: invalid JSON or UTF-8, not an object, an unknown layout, "
                "or unreadable inline provenance (an error with --strict)."),
+    "LIN011": ("warning", "A completion in which a model names itself or its maker (\"I'm Claude\", \"developed by "
+               "OpenAI\") that is not recorded as that provider's: possibly undeclared output. It points to the "
+               "content's lineage, not to who generated the row, and never blocks."),
 }
 # Codes `lineage gate` gives about a dataset and its card before publication (docs/gate.md).
 GATE_CODES: dict[str, tuple[str, str]] = {

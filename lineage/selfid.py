@@ -1,0 +1,145 @@
+"""Provider self-identification: text in which a model names itself or its maker.
+
+"I'm Claude, made by Anthropic", "As an AI language model developed by OpenAI", "Soy Gemini, un
+modelo de Google", "我是通义千问": a weak signal that a text is, or descends from, a provider's
+output. Weak, because open models distilled from API outputs say the same things: a match
+points to the content's lineage, not to who generated the row, and never blocks on its own.
+
+A claim needs a self-reference ("I am", "my name is", "I was trained by", "as an AI model
+developed by", in English, Spanish, French, German, Portuguese, Italian, Chinese, Japanese and
+Russian) next to a name or maker: a text *about* Claude or OpenAI is not one.
+
+    claim = self_identification("Hello! I'm Claude, an AI assistant made by Anthropic.")
+    claim.provider, claim.phrase   # ("anthropic", "I'm Claude")
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Names a model calls itself, and makers it names, with the provider each points to. Longer
+# spellings first: the alternation takes the first that matches.
+NAMES: dict[str, tuple[str, ...]] = {
+    "anthropic": ("claude",),
+    "openai": ("chatgpt", r"gpt-?[345](?:\.5)?(?:o|-turbo)?"),
+    "google": ("gemini", "bard", "palm 2", "palm"),
+    "meta": ("meta ai", r"llama(?: ?\d(?:\.\d)?)?"),
+    "mistral": ("le chat", "mistral"),
+    "xai": ("grok",),
+    "deepseek": ("deepseek",),
+    "alibaba": ("tongyi qianwen", "qwen", "通义千问", "千问"),
+    "moonshot": ("kimi",),
+    "zhipu": ("chatglm", "智谱清言"),
+    "baidu": ("ernie bot", "ernie", "文心一言"),
+    "cohere": ("command r",),
+}
+MAKERS: dict[str, tuple[str, ...]] = {
+    "anthropic": ("anthropic",),
+    "openai": ("openai", "open ai"),
+    "google": ("google deepmind", "google", "deepmind"),
+    "meta": ("meta ai", "meta", "facebook"),
+    "mistral": ("mistral ai", "mistral"),
+    "xai": ("xai", r"x\.ai"),
+    "deepseek": ("deepseek",),
+    "alibaba": ("alibaba cloud", "alibaba", "阿里云", "阿里巴巴"),
+    "moonshot": ("moonshot ai", "moonshot", "月之暗面"),
+    "zhipu": ("zhipu ai", "zhipu", "智谱"),
+    "baidu": ("baidu", "百度"),
+    "cohere": ("cohere",),
+}
+PROVIDER_NAMES = {
+    "anthropic": "Anthropic", "openai": "OpenAI", "google": "Google", "meta": "Meta", "mistral": "Mistral AI",
+    "xai": "xAI", "deepseek": "DeepSeek", "alibaba": "Alibaba", "moonshot": "Moonshot AI", "zhipu": "Zhipu AI",
+    "baidu": "Baidu", "cohere": "Cohere",
+}
+
+# "I am <name>" in each language.
+_I_AM = (
+    r"i am|i'm|i\u2019m|my name is|you can call me|this is|"  # en
+    r"soy|me llamo|yo soy|"  # es
+    r"je suis|je m'appelle|je m\u2019appelle|"  # fr
+    r"ich bin|ich heiße|mein name ist|"  # de
+    r"eu sou|sou o|sou a|meu nome é|"  # pt
+    r"io sono|sono|mi chiamo|"  # it
+    r"я|меня зовут"  # ru
+)
+# "... made by <maker>" after a self-reference, in each language.
+_SELF = (
+    r"\b(?:i am|i'm|i\u2019m|i was|as an ai|as a (?:large )?language model|as an ai (?:language )?model|"
+    r"soy|fui|como (?:un )?modelo|je suis|j'ai été|j\u2019ai été|en tant que|ich bin|ich wurde|als (?:ki|ein)|"
+    r"eu sou|fui|sono|sono stato|sono stata|я|меня)\b"
+)
+_BY = (
+    r"(?:made|created|developed|built|trained|designed|provided|brought to you)\s+by|from|"
+    r"(?:creado|desarrollado|entrenado|hecho|diseñado)\s+por|de|"
+    r"(?:créé|développé|entraîné|conçu)e?\s+par|"
+    r"(?:entwickelt|erstellt|trainiert|gebaut)\s+von|von|"
+    r"(?:criado|desenvolvido|treinado)a?\s+pel[oa]|"
+    r"(?:creato|sviluppato|addestrato)a?\s+da|"
+    r"(?:разработан|создан|обучен)\w*\s+(?:компанией\s+)?"
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A text's claim to come from a provider's model."""
+
+    provider: str
+    # The words that make the claim, as written.
+    phrase: str
+
+    @property
+    def provider_name(self) -> str:
+        return PROVIDER_NAMES.get(self.provider, self.provider)
+
+
+def _alternation(table: dict[str, tuple[str, ...]]) -> str:
+    return "|".join(f"(?P<{p}>{'|'.join(spellings)})" for p, spellings in table.items())
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> tuple[re.Pattern[str], ...]:
+    names, makers = _alternation(NAMES), _alternation(MAKERS)
+    flags = re.IGNORECASE
+    return (
+        # "I'm Claude", "Soy Gemini", "ich bin ChatGPT"
+        re.compile(rf"(?<![\w'\u2019])(?:{_I_AM})\s*[,:—-]?\s+(?:{names})(?![\w'\u2019])",
+                   flags),
+        # "I was trained by Google", "as an AI language model developed by OpenAI"
+        re.compile(rf"{_SELF}[^.!?\n]{{0,80}}?\b(?:{_BY})\s+(?:the\s+)?(?:{makers})(?![\w])", flags),
+        # 我是Claude / 我是通义千问 / 私はClaudeです
+        re.compile(rf"(?:我是|我叫|私は)\s*(?:{names})", flags),
+        # 由Anthropic开发 / 由阿里云训练 / Anthropicによって開発
+        re.compile(rf"(?:我是|我由|由)[^。\uff01\uff1f\n]{{0,30}}?(?:{makers})[^。\uff01\uff1f\n]{{0,6}}?(?:开发|训练|创建|打造|研发)", flags),
+        re.compile(rf"(?:{makers})\s*(?:によって|が)(?:開発|作成|トレーニング|訓練)", flags),
+    )
+
+
+@lru_cache(maxsize=1)
+def keyword_pattern() -> str:
+    """A pattern any claim matches (names and makers alone), for a fast first pass over many
+    texts; valid in Python's re and in RE2 (pyarrow.compute)."""
+    words = {w for table in (NAMES, MAKERS) for spellings in table.values() for w in spellings}
+    return "|".join(sorted(words, key=len, reverse=True))
+
+
+@lru_cache(maxsize=1)
+def _keywords() -> re.Pattern[str]:
+    return re.compile(keyword_pattern(), re.IGNORECASE)
+
+
+def self_identification(text: str) -> Claim | None:
+    """The first claim in `text` to be a named provider's model, or None."""
+    if not _keywords().search(text):
+        return None
+    best: tuple[int, Claim] | None = None
+    for pattern in _patterns():
+        match = pattern.search(text)
+        if match is None:
+            continue
+        provider = next(name for name, value in match.groupdict().items() if value)
+        if best is None or match.start() < best[0]:
+            best = (match.start(), Claim(provider, " ".join(match.group(0).split())))
+    return best[1] if best else None

@@ -1,0 +1,112 @@
+"""Provider self-identification: the detector, and LIN011 in lint on both paths."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import lineage.blocks as blocks
+import lineage.linting.linter as linter_module
+import lineage.linting.run as run
+from lineage.report import render
+from lineage.selfid import self_identification
+from tests.conftest import chat, run_cli, write_jsonl
+
+
+@pytest.mark.parametrize(("text", "provider"), [
+    ("Hello! I'm Claude, an AI assistant made by Anthropic.", "anthropic"),
+    ("As an AI language model developed by OpenAI, I cannot browse the web.", "openai"),
+    ("I am Gemini, a large language model from Google.", "google"),
+    ("I was trained by Google.", "google"),
+    ("I am Llama 3, developed by Meta.", "meta"),
+    ("My name is Grok.", "xai"),
+    ("I'm DeepSeek-V3, happy to help.", "deepseek"),
+    ("Soy Gemini, un modelo de Google.", "google"),
+    ("Je suis Claude, un assistant créé par Anthropic.", "anthropic"),
+    ("Ich bin ChatGPT, ein Sprachmodell von OpenAI.", "openai"),
+    ("Sou o ChatGPT.", "openai"),
+    ("Sono Claude, un assistente creato da Anthropic.", "anthropic"),
+    ("我是通义千问，由阿里云开发的大模型。", "alibaba"),
+    ("我是由智谱AI训练的语言模型。", "zhipu"),
+    ("私はClaudeです。", "anthropic"),
+    ("Я — Claude, ИИ-ассистент.", "anthropic"),
+    ("Меня зовут Grok.", "xai"),
+])
+def test_claims_in_several_languages(text: str, provider: str) -> None:
+    claim = self_identification(text)
+    assert claim is not None and claim.provider == provider, claim
+
+
+@pytest.mark.parametrize("text", [
+    "Claude is an assistant made by Anthropic.",  # about a model, not by one
+    "OpenAI released GPT-4 in 2023.",
+    "This is Gemini's latest release.",
+    "The llama is a domesticated South American camelid.",
+    "I am a llama farmer in Peru.",
+    "Such tools, as the ones developed by OpenAI, are popular.",
+    "Water the fern weekly.",
+])
+def test_texts_that_only_mention_a_provider_are_not_claims(text: str) -> None:
+    assert self_identification(text) is None
+
+
+ROWS = [
+    chat("Who are you?", "Hello! I'm Claude, an AI assistant made by Anthropic."),  # recorded as staff
+    chat("Who made you?", "I'm Claude, made by Anthropic."),  # recorded as Claude's: consistent
+    chat("Can you browse?", "As an AI language model developed by OpenAI, I cannot browse."),  # untracked
+    chat("What is a fern?", "A fern is a plant that reproduces by spores."),  # recorded as staff
+]
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    staff = write_jsonl(tmp_path / "staff.jsonl", [ROWS[0], ROWS[3]])
+    claude = write_jsonl(tmp_path / "claude.jsonl", [ROWS[1]])
+    write_jsonl(tmp_path / "train.jsonl", ROWS)
+    assert run_cli("init", cwd=tmp_path).returncode == 0
+    assert run_cli("import", str(staff), "--kind", "human", "--name", "staff", cwd=tmp_path).returncode == 0
+    assert run_cli("import", str(claude), "--provider", "anthropic", "--model", "claude-sonnet-4-5",
+                   "--generated-at", "2025-06-01", cwd=tmp_path).returncode == 0
+    return tmp_path
+
+
+def test_lint_warns_of_undeclared_provider_output(dataset: Path) -> None:
+    result = run_cli("lint", "train.jsonl", "--format", "json", "--ignore", "ANT", cwd=dataset)
+    assert result.returncode == 0, result.stdout  # a warning: it never blocks on its own
+    report = json.loads(result.stdout)
+    found = [f for f in report["findings"] if f["code"] == "LIN011"]
+    assert [(f["line"], f["severity"]) for f in found] == [(1, "warning"), (3, "warning")]
+    first, third = found
+    assert first["message"].startswith('the text says "I\'m Claude": possibly undeclared Anthropic output; '
+                                       "it is recorded as staff (human)")
+    assert "points to where the content came from" in first["message"]
+    assert "not to who generated this row" in first["message"]
+    assert first["source"]["name"] == "staff" and first["role"] == "assistant"
+    assert "possibly undeclared OpenAI output; it has no recorded origin" in third["message"]
+    assert third["source"] is None
+    assert report["summary"]["blocked"] == 0
+    assert "LIN011" in report["rules"]
+    quiet = json.loads(run_cli("lint", "train.jsonl", "--format", "json", "--ignore", "ANT,LIN011",
+                               cwd=dataset).stdout)
+    assert "LIN011" not in quiet["summary"]["findings_by_code"]
+
+
+def test_columnar_and_row_paths_agree(dataset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(dataset)
+    # Many blocks of plain chat rows, a few of which name a provider.
+    rows = [chat(f"Question {i}?", f"Plain answer number {i}.") for i in range(3000)]
+    rows[1234] = ROWS[0]
+    rows[2500] = ROWS[2]
+    write_jsonl(dataset / "big.jsonl", rows)
+    with monkeypatch.context() as patch:
+        patch.setattr(run, "_COLUMNAR_MIN_BYTES", 0)
+        patch.setattr(blocks, "BLOCK_BYTES", 20000)
+        fast = json.loads(render(run.lint(["big.jsonl"]), "json"))
+    with monkeypatch.context() as patch:
+        patch.setattr(linter_module, "_columnar_available", lambda: False)
+        slow = json.loads(render(run.lint(["big.jsonl"]), "json"))
+    lines = [f["line"] for f in fast["findings"] if f["code"] == "LIN011"]
+    assert lines == [1235, 2501]
+    assert fast["summary"] == slow["summary"] and fast["findings"] == slow["findings"]
