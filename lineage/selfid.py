@@ -130,9 +130,19 @@ def _keywords() -> re.Pattern[str]:
     return re.compile(keyword_pattern(), re.IGNORECASE)
 
 
+@lru_cache(maxsize=1)
+def _self_words() -> re.Pattern[str]:
+    """Any word a self-reference starts with: texts that name a provider but have none (a plant
+    guide that mentions palms) skip the full patterns."""
+    english = r"\b(?:i|i'm|i\u2019m|my|you can call me|this is|as an? |as a)\b"
+    others = (r"\b(?:soy|me llamo|fui|como|je|j'ai|j\u2019ai|en tant que|ich|mein|als|eu|sou|io|sono|mi chiamo|"
+              r"я|меня)\b|我是|我叫|我由|由|私は|によって|が開発")
+    return re.compile(f"{english}|{others}", re.IGNORECASE)
+
+
 def self_identification(text: str) -> Claim | None:
     """The first claim in `text` to be a named provider's model, or None."""
-    if not _keywords().search(text):
+    if not _keywords().search(text) or not _self_words().search(text):
         return None
     best: tuple[int, Claim] | None = None
     for pattern in _patterns():

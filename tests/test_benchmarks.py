@@ -30,3 +30,15 @@ def test_lint_benchmark_runs_on_a_small_input() -> None:
     for line in ("ratio against the floor", "--jobs 2 speed-up", "peak memory", "lineage lint, 1,000 examples",
                  "all goals met"):
         assert line in result.stdout, result.stdout
+
+
+def test_detect_benchmark_runs_on_a_small_input() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "detect_bench.py"), "--recorded", "3000", "--queries", "1000",
+         "--baseline-recorded", "1000", "--baseline-queries", "300"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for line in ("threshold 0.5: precision", "recall drop-1-sentence", "speed-up against datasketch",
+                 "self-identification: recall"):
+        assert line in result.stdout, result.stdout

@@ -28,7 +28,7 @@ from tests.conftest import chat, run_cli, write_jsonl
     ("Ich bin ChatGPT, ein Sprachmodell von OpenAI.", "openai"),
     ("Sou o ChatGPT.", "openai"),
     ("Sono Claude, un assistente creato da Anthropic.", "anthropic"),
-    ("我是通义千问，由阿里云开发的大模型。", "alibaba"),
+    ("我是通义千问\uff0c由阿里云开发的大模型。", "alibaba"),
     ("我是由智谱AI训练的语言模型。", "zhipu"),
     ("私はClaudeです。", "anthropic"),
     ("Я — Claude, ИИ-ассистент.", "anthropic"),
