@@ -26,10 +26,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lineage.vocabulary import NEAR_DUPLICATE_THRESHOLD
+
 DEFAULT_PERMUTATIONS = 64
 DEFAULT_BANDS = 16
 # The estimated similarity at and above which a text counts as a near-duplicate of a recorded one.
-DEFAULT_THRESHOLD = 0.5
+DEFAULT_THRESHOLD = NEAR_DUPLICATE_THRESHOLD
 _WORD = re.compile(r"\w+")
 _MASK32 = np.uint64(0xFFFFFFFF)
 

@@ -21,3 +21,7 @@ IMPORT_TYPES: tuple[str, ...] = ("auto", "dataset", "openai-batch", "anthropic-b
 
 # How a derived dataset was made from its inputs (`lineage derive --transform`).
 TRANSFORMS = ("mix", "filter", "dedupe", "split", "rewrite")
+
+# The similarity at and above which a completion with no recorded origin takes a recorded
+# near-duplicate's (lineage.neardup), unless the configuration says otherwise.
+NEAR_DUPLICATE_THRESHOLD = 0.5

@@ -63,3 +63,145 @@ def test_bands_must_divide_the_permutations() -> None:
         MinHasher(permutations=64, bands=10)
     assert MinHasher(permutations=32, bands=8).signatures([BASE]).shape == (1, 32)
     assert MinHasher().band_keys(np.zeros((2, 64), dtype=np.uint32)).shape == (2, 16)
+
+
+# -- in the store and in lint ------------------------------------------------------------------
+
+RECORDED = [
+    "Water the fern once a week and keep it in bright, indirect light. Mist the leaves when the air is dry, "
+    "and repot it every second spring in a peat-free mix.",
+    "The printing press spread books across Europe within fifty years. Cheaper books made reading common, "
+    "and pamphlets carried new ideas faster than any preacher could.",
+]
+EDITED = [
+    # A typo fixed the other way, casing and punctuation changed, a sentence dropped.
+    "water the fern once a week and keep it in bright indirect light! mist the leavs when the air is dry, "
+    "and repot it every second spring",
+    "The printing press spread books across Europe within fifty years. Cheaper books made reading common.",
+]
+UNRELATED = "A sourdough starter needs flour and water every day, and a warm corner of the kitchen."
+
+
+def chat_rows(answers: list[str]) -> list[dict]:
+    from tests.conftest import chat
+
+    return [chat(f"Question {n}?", a) for n, a in enumerate(answers)]
+
+
+def _setup(folder, store_url: str, *import_flags: str) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import run_cli, write_jsonl
+
+    write_jsonl(folder / "claude.jsonl", chat_rows(RECORDED))
+    write_jsonl(folder / "train.jsonl", chat_rows([*EDITED, UNRELATED]))
+    assert run_cli("init", "--store", store_url, cwd=folder).returncode == 0
+    result = run_cli("import", "claude.jsonl", "--provider", "anthropic", "--model", "claude-sonnet-4-5",
+                     "--store", store_url, *import_flags, cwd=folder)
+    assert result.returncode == 0, result.stderr
+    if "--sketch" in import_flags:
+        assert "2 near-duplicate sketches written" in result.stdout
+
+
+def _lint(folder, store_url: str, *args: str) -> dict:  # type: ignore[no-untyped-def]
+    import json
+
+    from tests.conftest import run_cli
+
+    result = run_cli("lint", "train.jsonl", "--store", store_url, "--format", "json", *args, cwd=folder)
+    assert result.returncode in (0, 1), result.stderr
+    return json.loads(result.stdout)
+
+
+def test_edited_copies_take_the_recorded_origin(tmp_path, store_url: str) -> None:  # type: ignore[no-untyped-def]
+    _setup(tmp_path, store_url, "--sketch")
+    report = _lint(tmp_path, store_url)
+    codes = report["summary"]["findings_by_code"]
+    # Both edited copies are Claude's, and judged so; the unrelated answer stays untracked.
+    assert codes["LIN012"] == 2 and codes["ANT001"] == 2 and codes["LIN009"] == 1
+    assert report["summary"]["blocked"] == 2 and report["summary"]["untracked"] == 1
+    inferred = [f for f in report["findings"] if f["code"] == "LIN012"]
+    assert [f["line"] for f in inferred] == [1, 2]
+    assert all(f["severity"] == "warning" and f["source"]["provider"] == "anthropic" for f in inferred)
+    assert "near-duplicate (similarity 0." in inferred[0]["message"]
+    # Turned off in the configuration, or too high a bar: nothing is inferred.
+    (tmp_path / "lineage.toml").write_text("near_duplicates = false\n")
+    assert "LIN012" not in _lint(tmp_path, store_url)["summary"]["findings_by_code"]
+    (tmp_path / "lineage.toml").write_text("near_duplicate_threshold = 0.99\n")
+    assert "LIN012" not in _lint(tmp_path, store_url)["summary"]["findings_by_code"]
+
+
+def test_without_sketches_nothing_is_inferred(tmp_path, store_url: str) -> None:  # type: ignore[no-untyped-def]
+    _setup(tmp_path, store_url)
+    codes = _lint(tmp_path, store_url)["summary"]["findings_by_code"]
+    assert "LIN012" not in codes and codes["LIN009"] == 3
+
+
+def test_stored_text_is_rescored_with_rapidfuzz(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = str(tmp_path / "lineage.db")
+    _setup(tmp_path, store, "--sketch", "--store-text")
+    report = _lint(tmp_path, store)
+    inferred = {f["line"]: f["message"] for f in report["findings"] if f["code"] == "LIN012"}
+    assert set(inferred) == {1, 2}
+    from rapidfuzz import fuzz
+
+    from lineage.neardup import words
+
+    expected = fuzz.ratio(" ".join(words(EDITED[1])), " ".join(words(RECORDED[1]))) / 100
+    assert f"similarity {expected:.2f}" in inferred[2]
+
+
+def test_bad_threshold_is_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import run_cli
+
+    store = str(tmp_path / "lineage.db")
+    _setup(tmp_path, store, "--sketch")
+    (tmp_path / "lineage.toml").write_text("near_duplicate_threshold = 2\n")
+    result = run_cli("lint", "train.jsonl", "--store", store, cwd=tmp_path)
+    assert result.returncode == 2 and "near_duplicate_threshold must be a similarity" in result.stderr
+
+
+def test_columnar_path_leaves_inference_to_the_row_path(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    import lineage.blocks as blocks
+    import lineage.linting.linter as linter_module
+    import lineage.linting.run as run
+    from lineage.report import render
+    from tests.conftest import write_jsonl
+
+    store = str(tmp_path / "lineage.db")
+    _setup(tmp_path, store, "--sketch")
+    rows = chat_rows([f"Plain answer number {i} about nothing in particular." for i in range(2000)])
+    rows[700] = chat_rows(EDITED)[0]
+    write_jsonl(tmp_path / "big.jsonl", rows)
+    monkeypatch.chdir(tmp_path)
+    with monkeypatch.context() as patch:
+        patch.setattr(run, "_COLUMNAR_MIN_BYTES", 0)
+        patch.setattr(blocks, "BLOCK_BYTES", 20000)
+        fast = json.loads(render(run.lint(["big.jsonl"], store=store), "json"))
+    with monkeypatch.context() as patch:
+        patch.setattr(linter_module, "_columnar_available", lambda: False)
+        slow = json.loads(render(run.lint(["big.jsonl"], store=store), "json"))
+    assert [f["line"] for f in fast["findings"] if f["code"] == "LIN012"] == [701]
+    assert fast["summary"] == slow["summary"]
+
+
+def test_a_version_2_store_has_no_sketches_and_upgrades(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from lineage.store import Store
+    from lineage.store.version import SCHEMA_VERSION
+
+    store = str(tmp_path / "lineage.db")
+    _setup(tmp_path, store)
+    conn = sqlite3.connect(store)
+    conn.executescript("DROP TABLE lineage_sketch_bands; DROP TABLE lineage_sketches; "
+                       "UPDATE lineage_meta SET value = '2' WHERE key = 'schema_version';")
+    conn.commit()
+    conn.close()
+    # Lint reads it as it is (no sketch tables: nothing to infer from) ...
+    assert _lint(tmp_path, store)["summary"]["findings_by_code"]["LIN009"] == 3
+    # ... and opening it to write upgrades it, tables and all.
+    with Store.open(store) as opened:
+        assert opened.schema_version == SCHEMA_VERSION
+    names = {r[0] for r in sqlite3.connect(store).execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"lineage_sketches", "lineage_sketch_bands"} <= names

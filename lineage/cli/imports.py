@@ -50,6 +50,9 @@ _SPEC_KEYS = ("kind", "provider", "model", "channel", "license", "name")
 )
 @click.option("--skip-bad", is_flag=True, help="Import the good records and report the malformed ones.")
 @click.option("--store-text", is_flag=True, help="Also store the raw text (off by default: prompts may hold personal data).")
+@click.option("--sketch", is_flag=True,
+              help="Also store a near-duplicate sketch (a MinHash signature, no text) of each completion, so that "
+                   "lint recognises edited copies of it.")
 @store_option
 @format_option("text", "json")
 def import_(
@@ -72,6 +75,7 @@ def import_(
     input_format: str | None,
     skip_bad: bool,
     store_text: bool,
+    sketch: bool,
     store: str | None,
     output_format: str,
 ) -> None:
@@ -114,6 +118,7 @@ def import_(
             all_segments=all_segments,
             skip_bad=skip_bad,
             store_text=store_text,
+            sketch=sketch,
             input_format=input_format,
         ),
     )
@@ -128,6 +133,8 @@ def import_(
     )
     for label, count in sorted(result.sources.items()):
         click.echo(f"  {label}: {count} segments")
+    if sketch:
+        click.echo(f"  {result.sketches_added} near-duplicate sketches written")
     if result.segments_unattributed:
         click.echo(
             f"  {result.segments_unattributed} prompt-side segments left unrecorded "

@@ -25,7 +25,7 @@ from lineage.segments import COMPLETION_ROLES, Segment
 from lineage.sources import SourceSpec
 from lineage.store.schema import CaptureRunRow, DatasetRow, utcnow
 from lineage.store.store import Store
-from lineage.store.writes import OriginWriter, SourceIds
+from lineage.store.writes import OriginWriter, SketchWriter, SourceIds
 
 # How many bad records an import lists by line; the rest are only counted.
 MAX_LISTED_BAD = 20
@@ -59,6 +59,8 @@ class ImportOptions:
     all_segments: bool = False
     skip_bad: bool = False
     store_text: bool = False
+    # Also store a near-duplicate sketch (no text) of every recorded completion-side segment.
+    sketch: bool = False
     input_format: str | None = None
 
 
@@ -86,9 +88,12 @@ class ImportResult:
     skip_reasons: Counter[str] = field(default_factory=Counter)
     sources: Counter[str] = field(default_factory=Counter)
     run_ids: list[int] = field(default_factory=list)
+    # Near-duplicate sketches written (with ImportOptions.sketch).
+    sketches_added: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "sketches_added": self.sketches_added,
             "files": self.files,
             "records": self.records,
             "segments_seen": self.segments_seen,
@@ -144,6 +149,7 @@ def _import_file(
         )
     ).inserted_primary_key[0]
     writer = OriginWriter(conn, run_id)
+    sketcher = SketchWriter(conn) if options.sketch else None
     prompt_source = options.prompt_source
     all_segments = options.all_segments
     store_text = options.store_text
@@ -190,9 +196,15 @@ def _import_file(
                     unattributed += 1
                     continue
                 text = segment.text
-                add(fingerprint(text), owner, segment.role, when, external, text if store_text else None)
+                fp = fingerprint(text)
+                add(fp, owner, segment.role, when, external, text if store_text else None)
+                if sketcher is not None and segment.role in COMPLETION_ROLES:
+                    sketcher.add(fp, text)
                 per_source[owner] += 1
     writer.flush()
+    if sketcher is not None:
+        sketcher.flush()
+        result.sketches_added += sketcher.added
     for source_id, count in per_source.items():
         result.sources[source_ids.spec(source_id).label()] += count
     if progress is not None:

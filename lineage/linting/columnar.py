@@ -143,6 +143,9 @@ def lint_chat(linter: Linter, rows: Rows, judge: _Judge, summary: FileSummary) -
     has_origin = message_keys != _NONE
     tracked = kept & has_origin
     untracked = kept & ~has_origin & (completion | rules.all_segments)
+    if linter.settings.near_threshold is not None and index is not None and (untracked & completion).any() \
+            and index.has_sketches:
+        return False  # the row path looks for recorded near-duplicates of the untracked completions
     several = tracked & (message_keys < 0)
     single = tracked & ~several
 

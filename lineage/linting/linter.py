@@ -34,6 +34,7 @@ from lineage.sources import SourceSpec
 UNTRACKED = "LIN009"
 MALFORMED = "LIN010"
 SELF_ID = "LIN011"
+NEAR_DUPLICATE = "LIN012"
 _SEVERITY = {"warn": "warning", "error": "error"}
 _NO_INLINE = (None, None)
 
@@ -87,6 +88,8 @@ class Linter:
         # Columns whose presence sends a block of rows down the row path: they carry provenance.
         self.excluded_columns = self.inline.keys if self.inline is not None else frozenset()
         self._columnar: bool | None = None
+        # Fingerprints of the batch whose origin was inferred from a near-duplicate: similarity.
+        self._near: dict[bytes, float] = {}
 
     @property
     def columnar(self) -> bool:
@@ -231,7 +234,32 @@ class Linter:
                     if (completion if segment[0] in completion_roles else prompt) is None:
                         wanted.add(fp)
             prepared.append((record, segments, fps, completion, prompt))
-        return prepared, index.find(wanted) if wanted else {}  # type: ignore[union-attr]
+        found = index.find(wanted) if wanted else {}  # type: ignore[union-attr]
+        self._near = {}
+        if settings.near_threshold is not None and wanted:
+            self._infer_near(prepared, found)
+        return prepared, found
+
+    def _infer_near(self, prepared: list[tuple[Any, ...]], found: dict[bytes, Any]) -> None:
+        """Give completions with no recorded origin the origin of a recorded near-duplicate, where
+        the store holds sketches; remember which, for their LIN012 finding."""
+        index = self.index
+        assert index is not None
+        missing: dict[bytes, str] = {}
+        for item in prepared:
+            if item[1] is None or item[3] is not None:
+                continue
+            for segment, fp in zip(item[1], item[2]):  # noqa: B905 - same length by construction
+                if segment[0] in COMPLETION_ROLES and fp not in found:
+                    missing.setdefault(fp, segment[1])
+        if not missing or not index.has_sketches:
+            return
+        near = index.near(missing, self.settings.near_threshold)  # type: ignore[arg-type]
+        matched = index.find({fp for fp, _ in near.values()}) if near else {}
+        for fp, (recorded, similarity) in near.items():
+            if recorded in matched:
+                found[fp] = matched[recorded]
+                self._near[fp] = similarity
 
     def _judge_examples(
         self,
@@ -248,6 +276,7 @@ class Linter:
         outcome_for = self._outcome
         untracked_severity = reported_untracked(rules)
         self_ids = rules.codes.keeps(SELF_ID)
+        near, self._near = self._near, {}
         all_segments = rules.all_segments
         completion_roles = COMPLETION_ROLES
         verdicts = summary.verdicts
@@ -304,6 +333,8 @@ class Linter:
             untracked_total += untracked
             if self_ids:
                 self._self_identification(record, segments, fps, completion, get, path)
+            if near:
+                self._near_finding(record, segments, fps, get, path, near, rules)
             if hits or (untracked and untracked_severity is not None):
                 blocked = self._report_example(
                     record, record.line, fps, hits, untracked, first_untracked, untracked_severity, path,
@@ -399,6 +430,28 @@ class Linter:
                 "outputs), not to who generated this row: check its source, and record it (`lineage import`)",
                 segment[0], segment[2], sources[0] if sources else None, None, _example_fingerprint(fps),
                 record.split,
+            ))
+            return
+
+    def _near_finding(
+        self, record: Record, segments: list[tuple[str, str, str]], fps: list[bytes], get: Callable[[bytes], Any],
+        path: str, near: dict[bytes, float], rules: Rules,
+    ) -> None:
+        """LIN012 for an example with a completion whose origin was inferred from a near-duplicate."""
+        if not rules.codes.keeps(NEAR_DUPLICATE):
+            return
+        for segment, fp in zip(segments, fps):  # noqa: B905 - same length by construction
+            similarity = near.get(fp)
+            if similarity is None or segment[0] not in COMPLETION_ROLES:
+                continue
+            sources = self._sources_of(get(fp))
+            label = sources[0].label() if sources else "a recorded source"
+            self.report.add(LintFinding(
+                path, record.line, NEAR_DUPLICATE, "warning",
+                f"inferred origin: the text is a near-duplicate (similarity {similarity:.2f}) of an output recorded "
+                f"from {label}, and that source's terms are applied to it; if it came from elsewhere, record its "
+                "own origin (`lineage import`)",
+                segment[0], segment[2], sources[0] if sources else None, None, _example_fingerprint(fps), record.split,
             ))
             return
 

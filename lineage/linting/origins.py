@@ -135,6 +135,21 @@ class _EngineReader:
         self.store.close()
 
 
+# rapidfuzz's ratio that a candidate must reach where the recorded text is stored: a
+# character-level score runs higher than the word-pair estimate for texts on one topic.
+RESCORED_THRESHOLD = 0.7
+
+
+def _rescore(text: str, recorded: str) -> float:
+    """How alike two texts are, 0 to 1, by rapidfuzz over their words (case, punctuation and
+    spacing left out): a candidate's check where the recorded text is at hand."""
+    from rapidfuzz import fuzz
+
+    from lineage.neardup import words
+
+    return fuzz.ratio(" ".join(words(text)), " ".join(words(recorded))) / 100
+
+
 def _split_parents(value: Any) -> list[bytes]:
     """The parent fingerprints of an origin: concatenated 32-byte digests."""
     data = bytes(value)
@@ -180,6 +195,7 @@ class OriginIndex:
         self._table: OriginTable | None = self._load_all() if preload and shared is None else None
         # A table another process is loading for this one (see SharedTable), until it is needed.
         self._shared = shared if preload else None
+        self._has_sketches: bool | None = None
 
     def worth_preloading(self, input_bytes: int | None) -> bool:
         """Whether an input this large should read every origin at once rather than probe."""
@@ -239,6 +255,85 @@ class OriginIndex:
             sql = f"{self._select} WHERE fingerprint IN ({', '.join([mark] * len(chunk))})"
             found.update(self._collect(sql, chunk))
         return found
+
+    @property
+    def has_sketches(self) -> bool:
+        """Whether the store holds near-duplicate sketches (`lineage import --sketch`)."""
+        if self._has_sketches is None:
+            check = ("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'lineage_sketches'"
+                     if self.reader.dialect == "sqlite" else "SELECT count(to_regclass('lineage_sketches'))")
+            exists = any(row[0] for rows in self.reader.batches(check) for row in rows)
+            self._has_sketches = exists and any(
+                True for rows in self.reader.batches("SELECT 1 FROM lineage_sketches LIMIT 1") for _ in rows
+            )
+        return self._has_sketches
+
+    def near(self, texts: dict[bytes, str], threshold: float) -> dict[bytes, tuple[bytes, float]]:
+        """For texts with no recorded origin ({fingerprint: text}), the recorded segment each is a
+        near-duplicate of: {fingerprint: (its fingerprint, similarity)}, where one reaches `threshold`.
+
+        Candidates come from the sketches' band keys; the similarity is the signatures' estimate,
+        or, where the store holds the recorded text, rapidfuzz's ratio of the two normalised texts.
+        """
+        if not texts or not self.has_sketches:
+            return {}
+        import numpy as np
+
+        from lineage.neardup import MinHasher
+
+        hasher = MinHasher()
+        fps = list(texts)
+        signatures = hasher.signatures([texts[fp] for fp in fps])
+        keys = hasher.band_keys(signatures).view(np.int64)
+        by_key: dict[int, list[int]] = {}
+        for n, row in enumerate(keys.tolist()):
+            for key in row:
+                by_key.setdefault(key, []).append(n)
+        mark = self.reader.placeholder
+        candidates: dict[int, set[bytes]] = {}
+        wanted = list(by_key)
+        for start in range(0, len(wanted), _PROBE_CHUNK):
+            part = wanted[start : start + _PROBE_CHUNK]
+            sql = f"SELECT band_key, fingerprint FROM lineage_sketch_bands WHERE band_key IN ({', '.join([mark] * len(part))})"
+            for rows in self.reader.batches(sql, part):
+                for key, fp in rows:
+                    for n in by_key[key]:
+                        candidates.setdefault(n, set()).add(bytes(fp))
+        if not candidates:
+            return {}
+        stored = self._sketch_rows({fp for found in candidates.values() for fp in found})
+        out: dict[bytes, tuple[bytes, float]] = {}
+        for n, found in candidates.items():
+            best: tuple[float, bytes] | None = None
+            for fp in sorted(found):
+                signature, text = stored.get(fp, (None, None))
+                if signature is None:
+                    continue
+                if text is not None:
+                    similarity, limit = _rescore(texts[fps[n]], text), max(threshold, RESCORED_THRESHOLD)
+                else:
+                    similarity = float(np.mean(np.frombuffer(signature, dtype="<u4") == signatures[n]))
+                    limit = threshold
+                if similarity >= limit and (best is None or similarity > best[0]):
+                    best = (similarity, fp)
+            if best is not None:
+                out[fps[n]] = (best[1], best[0])
+        return out
+
+    def _sketch_rows(self, fps: set[bytes]) -> dict[bytes, tuple[bytes, str | None]]:
+        """{fingerprint: (signature, the recorded text where the store keeps it)}."""
+        mark = self.reader.placeholder
+        wanted = sorted(fps)
+        out: dict[bytes, tuple[bytes, str | None]] = {}
+        for start in range(0, len(wanted), _PROBE_CHUNK):
+            part = wanted[start : start + _PROBE_CHUNK]
+            sql = (f"SELECT s.fingerprint, s.signature, (SELECT o.text FROM lineage_origins o WHERE o.fingerprint = "
+                   f"s.fingerprint AND o.text IS NOT NULL LIMIT 1) FROM lineage_sketches s "
+                   f"WHERE s.fingerprint IN ({', '.join([mark] * len(part))})")
+            for rows in self.reader.batches(sql, part):
+                for fp, signature, text in rows:
+                    out[bytes(fp)] = (bytes(signature), text)
+        return out
 
     def keys(self, origins: Origins) -> tuple[int, ...]:
         """The origin keys behind a look-up's value."""

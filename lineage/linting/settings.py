@@ -108,6 +108,9 @@ class LintSettings:
     # Where override patterns are relative to: the configuration file's folder.
     root: Path = field(default_factory=Path.cwd)
     batch_size: int = 5000
+    # Completions with no recorded origin take a recorded near-duplicate's at or above this
+    # similarity, where the store holds sketches; None: never.
+    near_threshold: float | None = 0.5
 
     def rules_for(self, path: str) -> Rules:
         """The rules for one file: the base rules with every matching override applied in order."""
@@ -266,7 +269,21 @@ def build_settings(
         input_format=input_format,
         overrides=overrides,
         root=config.root,
+        near_threshold=_near_threshold(config, where),
     )
+
+
+def _near_threshold(config: Config, where: str) -> float | None:
+    """`near_duplicates = false` turns inference off; `near_duplicate_threshold` sets its bar."""
+    from lineage.vocabulary import NEAR_DUPLICATE_THRESHOLD as DEFAULT_THRESHOLD
+
+    if not _flag(config.get("near_duplicates", True), "near_duplicates", where):
+        return None
+    value = config.get("near_duplicate_threshold", DEFAULT_THRESHOLD)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise ConfigError("near_duplicate_threshold must be a similarity above 0 and at most 1", where=where,
+                          fix="e.g. near_duplicate_threshold = 0.6")
+    return float(value)
 
 
 def _without(override: Override, *keys: str) -> Override:

@@ -40,6 +40,8 @@ ENGINE_CODES: dict[str, tuple[str, str]] = {
     "LIN011": ("warning", "A completion in which a model names itself or its maker (\"I'm Claude\", \"developed by "
                "OpenAI\") that is not recorded as that provider's: possibly undeclared output. It points to the "
                "content's lineage, not to who generated the row, and never blocks."),
+    "LIN012": ("warning", "A completion with no exact recorded origin whose origin was inferred from a near-duplicate "
+               "(an edited copy) of a recorded output: that source's terms are applied to it."),
 }
 # Codes `lineage gate` gives about a dataset and its card before publication (docs/gate.md).
 GATE_CODES: dict[str, tuple[str, str]] = {

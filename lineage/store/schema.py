@@ -31,7 +31,7 @@ from lineage.store.version import SCHEMA_VERSION
 
 __all__ = [
     "SCHEMA_VERSION", "CaptureRunRow", "DatasetRow", "DerivationRow", "SourceRow", "StoreMeta", "dataset_segments",
-    "metadata", "origins",
+    "metadata", "origins", "sketch_bands", "sketches",
 ]
 
 # One metadata object for the store, so that `create_all` only touches our tables in a shared
@@ -154,4 +154,22 @@ dataset_segments = Table(
     # True when a parent dataset holds it too: the segment came down the graph, not in here.
     Column("inherited", Boolean, nullable=False, default=False),
     PrimaryKeyConstraint("dataset_id", "fingerprint", name="pk_lineage_dataset_segments"),
+)
+
+# Near-duplicate sketches (lineage.neardup), for the recorded segments an import was asked to
+# sketch: no text, only a MinHash signature per fingerprint, and its LSH band keys to find it by.
+sketches = Table(
+    "lineage_sketches",
+    metadata,
+    Column("fingerprint", LargeBinary(32), primary_key=True),
+    # The signature's 32-bit values, little-endian.
+    Column("signature", LargeBinary, nullable=False),
+)
+sketch_bands = Table(
+    "lineage_sketch_bands",
+    metadata,
+    # An unsigned 64-bit band key, stored as the signed integer with the same bits.
+    Column("band_key", BigInteger, nullable=False),
+    Column("fingerprint", LargeBinary(32), nullable=False),
+    PrimaryKeyConstraint("band_key", "fingerprint", name="pk_lineage_sketch_bands"),
 )

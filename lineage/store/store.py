@@ -423,7 +423,8 @@ class Store:
 
 def _upgrade(conn: Connection) -> None:
     """Bring a store of an older schema version to this one, in one transaction. Every change so
-    far only adds: version 2 added datasets' origin, derivations and dataset segments."""
+    far only adds: version 2 added datasets' origin, derivations and dataset segments; version 3
+    the near-duplicate sketches."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(7265312)"))
     if _meta_value(conn, "schema_version") == str(SCHEMA_VERSION):

@@ -6,9 +6,9 @@ from lineage.exceptions import SchemaVersionError
 
 # Bump when a table or column changes; a store written by another version is refused with a clear
 # message rather than read wrongly.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Older versions a store may be upgraded from in place (see Store.open); readers accept them as they are.
-UPGRADABLE = (1,)
+UPGRADABLE = (1, 2)
 
 
 def check_schema_version(value: str | None, where: str, *, upgradable: bool = True) -> int:

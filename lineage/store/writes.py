@@ -173,3 +173,42 @@ class OriginWriter:
         finally:
             cursor.close()
         return max(added, 0)
+
+
+class SketchWriter:
+    """Buffers (fingerprint, text) pairs and writes their near-duplicate sketches in batches:
+    a signature per new fingerprint and its band keys (lineage.neardup). Known ones are skipped."""
+
+    def __init__(self, conn: Connection, *, batch_size: int = BATCH_SIZE) -> None:
+        from lineage.neardup import MinHasher
+        from lineage.store.schema import sketch_bands, sketches
+
+        self._conn = conn
+        self._batch_size = batch_size
+        self._pending: dict[bytes, str] = {}
+        self._hasher = MinHasher()
+        self._sketches = insert_ignoring_duplicates(conn, sketches, ["fingerprint"])
+        self._bands = insert_ignoring_duplicates(conn, sketch_bands, ["band_key", "fingerprint"])
+        self.added = 0
+
+    def add(self, fingerprint: bytes, text: str) -> None:
+        self._pending.setdefault(fingerprint, text)
+        if len(self._pending) >= self._batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        import numpy as np
+
+        fps = list(self._pending)
+        signatures = self._hasher.signatures(list(self._pending.values()))
+        keys = self._hasher.band_keys(signatures).view(np.int64)
+        self._conn.execute(self._sketches, [
+            {"fingerprint": fp, "signature": sig.astype("<u4").tobytes()} for fp, sig in zip(fps, signatures, strict=True)
+        ])
+        self._conn.execute(self._bands, [
+            {"band_key": key, "fingerprint": fp} for fp, row in zip(fps, keys.tolist(), strict=True) for key in row
+        ])
+        self.added += len(fps)
+        self._pending = {}
