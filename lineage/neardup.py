@@ -32,13 +32,38 @@ DEFAULT_PERMUTATIONS = 64
 DEFAULT_BANDS = 16
 # The estimated similarity at and above which a text counts as a near-duplicate of a recorded one.
 DEFAULT_THRESHOLD = NEAR_DUPLICATE_THRESHOLD
+# Texts with fewer word pairs than this are not sketched nor looked up: "Yes." and "OK" would be
+# near-duplicates of every short answer ever recorded.
+MIN_PAIRS = 5
 _WORD = re.compile(r"\w+")
-_MASK32 = np.uint64(0xFFFFFFFF)
 
 
 def words(text: str) -> list[str]:
     """The words of a text, with case, accents' forms, punctuation and spacing left out."""
     return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def sketchable(text: str) -> bool:
+    """Whether a text is long enough to be told apart from others by its word pairs."""
+    return len(words(text)) > MIN_PAIRS
+
+
+def _splitmix64(state: int) -> tuple[int, int]:
+    """One step of SplitMix64: (next state, output). Written out, so that the permutations (and
+    with them every stored sketch) stay the same whatever NumPy's random generators do."""
+    state = (state + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return state, z ^ (z >> 31)
+
+
+def _constants(seed: int, count: int) -> list[int]:
+    out, state = [], seed
+    for _ in range(count):
+        state, value = _splitmix64(state)
+        out.append(value)
+    return out
 
 
 @dataclass(frozen=True)
@@ -58,11 +83,11 @@ class MinHasher:
             raise ValueError("the bands must divide the permutations evenly")
         self.permutations = permutations
         self.bands = bands
-        rng = np.random.default_rng(seed)
+        values = _constants(seed, 2 * permutations + permutations // bands)
         # Multiply-shift hashing: h(x) = (a*x + b) >> 32, a odd; one (a, b) per permutation.
-        self._a = rng.integers(1, 2**63, size=(permutations, 1), dtype=np.uint64) | np.uint64(1)
-        self._b = rng.integers(0, 2**63, size=(permutations, 1), dtype=np.uint64)
-        self._band_mix = rng.integers(1, 2**63, size=permutations // bands, dtype=np.uint64) | np.uint64(1)
+        self._a = np.array(values[:permutations], dtype=np.uint64).reshape(-1, 1) | np.uint64(1)
+        self._b = np.array(values[permutations : 2 * permutations], dtype=np.uint64).reshape(-1, 1)
+        self._band_mix = np.array(values[2 * permutations :], dtype=np.uint64) | np.uint64(1)
 
     def shingles(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Every text's word-pair hashes, concatenated, and the offset where each text's begin."""
@@ -80,15 +105,23 @@ class MinHasher:
             starts[n + 1] = len(pairs)
         return np.fromiter(pairs, dtype=np.uint64, count=len(pairs)), starts
 
-    def signatures(self, texts: Sequence[str], *, chunk: int = 4096) -> np.ndarray:
+    def signatures(self, texts: Sequence[str], *, chunk: int = 4096, max_shingles: int = 1 << 18) -> np.ndarray:
         """An (n, permutations) array of uint32 signatures."""
         out = np.empty((len(texts), self.permutations), dtype=np.uint32)
         for begin in range(0, len(texts), chunk):
             part = texts[begin : begin + chunk]
             values, starts = self.shingles(part)
-            with np.errstate(over="ignore"):
-                hashed = (self._a * values[None, :] + self._b) >> np.uint64(32)
-            out[begin : begin + len(part)] = np.minimum.reduceat(hashed, starts[:-1], axis=1).T.astype(np.uint32)
+            # A few texts at a time, so that (permutations x shingles) stays within `max_shingles` columns.
+            first = 0
+            while first < len(part):
+                last = max(first + 1, int(np.searchsorted(starts, starts[first] + max_shingles, side="right")) - 1)
+                last = min(last, len(part))
+                block = values[starts[first] : starts[last]]
+                with np.errstate(over="ignore"):
+                    hashed = (self._a * block[None, :] + self._b) >> np.uint64(32)
+                offsets = starts[first:last] - starts[first]
+                out[begin + first : begin + last] = np.minimum.reduceat(hashed, offsets, axis=1).T.astype(np.uint32)
+                first = last
         return out
 
     def band_keys(self, signatures: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ from functools import lru_cache
 NAMES: dict[str, tuple[str, ...]] = {
     "anthropic": ("claude",),
     "openai": ("chatgpt", r"gpt-?[345](?:\.5)?(?:o|-turbo)?"),
-    "google": ("gemini", "bard", "palm 2", "palm"),
+    "google": ("gemini", "bard", "palm 2"),
     "meta": ("meta ai", r"llama(?: ?\d(?:\.\d)?)?"),
     "mistral": ("le chat", "mistral"),
     "xai": ("grok",),
@@ -57,11 +57,11 @@ PROVIDER_NAMES = {
 
 # "I am <name>" in each language.
 _I_AM = (
-    r"i am|i'm|i\u2019m|my name is|you can call me|this is|"  # en
+    r"i am|i'm|i\u2019m|my name is|you can call me|"  # en
     r"soy|me llamo|yo soy|"  # es
     r"je suis|je m'appelle|je m\u2019appelle|"  # fr
     r"ich bin|ich heiße|mein name ist|"  # de
-    r"eu sou|sou o|sou a|meu nome é|"  # pt
+    r"eu sou o|eu sou a|sou o|sou a|meu nome é|"  # pt
     r"io sono|sono|mi chiamo|"  # it
     r"я|меня зовут"  # ru
 )
@@ -72,10 +72,11 @@ _SELF = (
     r"eu sou|fui|sono|sono stato|sono stata|я|меня)\b"
 )
 _BY = (
-    r"(?:made|created|developed|built|trained|designed|provided|brought to you)\s+by|from|"
-    r"(?:creado|desarrollado|entrenado|hecho|diseñado)\s+por|de|"
+    r"(?:made|created|developed|built|trained|designed|provided|brought to you)\s+by|"
+    r"(?:language model|ai model|ai assistant|assistant|model) from|"
+    r"(?:creado|desarrollado|entrenado|hecho|diseñado)\s+por|(?:modelo|asistente) de|"
     r"(?:créé|développé|entraîné|conçu)e?\s+par|"
-    r"(?:entwickelt|erstellt|trainiert|gebaut)\s+von|von|"
+    r"(?:entwickelt|erstellt|trainiert|gebaut)\s+von|(?:sprachmodell|modell|assistent) von|"
     r"(?:criado|desenvolvido|treinado)a?\s+pel[oa]|"
     r"(?:creato|sviluppato|addestrato)a?\s+da|"
     r"(?:разработан|создан|обучен)\w*\s+(?:компанией\s+)?"
@@ -105,15 +106,15 @@ def _patterns() -> tuple[re.Pattern[str], ...]:
     flags = re.IGNORECASE
     return (
         # "I'm Claude", "Soy Gemini", "ich bin ChatGPT"
-        re.compile(rf"(?<![\w'\u2019])(?:{_I_AM})\s*[,:—-]?\s+(?:{names})(?![\w'\u2019])",
-                   flags),
+        re.compile(rf"(?<![\w'\u2019])(?:{_I_AM})(?:\s*[,:—-])?\s+(?:{names})(?![\w'\u2019])", flags),
         # "I was trained by Google", "as an AI language model developed by OpenAI"
-        re.compile(rf"{_SELF}[^.!?\n]{{0,80}}?\b(?:{_BY})\s+(?:the\s+)?(?:{makers})(?![\w])", flags),
+        re.compile(rf"{_SELF}(?![^.!?\n]{{0,20}}\b(?:not|no|nicht|pas|non|не)\b)[^.!?\n]{{0,80}}?\b(?:{_BY})\s+"
+                   rf"(?:the\s+)?(?:{makers})(?![\w])", flags),
         # 我是Claude / 我是通义千问 / 私はClaudeです
         re.compile(rf"(?:我是|我叫|私は)\s*(?:{names})", flags),
         # 由Anthropic开发 / 由阿里云训练 / Anthropicによって開発
-        re.compile(rf"(?:我是|我由|由)[^。\uff01\uff1f\n]{{0,30}}?(?:{makers})[^。\uff01\uff1f\n]{{0,6}}?(?:开发|训练|创建|打造|研发)", flags),
-        re.compile(rf"(?:{makers})\s*(?:によって|が)(?:開発|作成|トレーニング|訓練)", flags),
+        re.compile(rf"(?:我是|我由)[^。\uff01\uff1f\n]{{0,30}}?(?:{makers})[^。\uff01\uff1f\n]{{0,6}}?(?:开发|训练|创建|打造|研发)", flags),
+        re.compile(rf"私は[^。\n]{{0,30}}?(?:{makers})\s*(?:によって|が)(?:開発|作成|トレーニング|訓練)", flags),
     )
 
 
@@ -135,7 +136,7 @@ def _self_words() -> re.Pattern[str]:
     """Any word a self-reference starts with: texts that name a provider but have none (a plant
     guide that mentions palms) skip the full patterns."""
     english = r"\b(?:i|i'm|i\u2019m|my|you can call me|this is|as an? |as a)\b"
-    others = (r"\b(?:soy|me llamo|fui|como|je|j'ai|j\u2019ai|en tant que|ich|mein|als|eu|sou|io|sono|mi chiamo|"
+    others = (r"\b(?:soy|me llamo|fui|como|je|j'ai|j\u2019ai|en tant que|ich|mein|als|eu|sou|meu|io|sono|mi chiamo|"
               r"я|меня)\b|我是|我叫|我由|由|私は|によって|が開発")
     return re.compile(f"{english}|{others}", re.IGNORECASE)
 

@@ -204,11 +204,13 @@ def test_registering_again_adds_nothing(pipeline: tuple[Path, str]) -> None:
 
 
 def _downgrade_to_version_1(store_url: str) -> None:
-    """Make a store look as schema version 1 left it: without what version 2 added."""
+    """Make a store look as schema version 1 left it: without what versions 2 and 3 added."""
     from sqlalchemy import text
 
     store = Store(store_url)
     with store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE lineage_sketch_bands"))
+        conn.execute(text("DROP TABLE lineage_sketches"))
         conn.execute(text("DROP TABLE lineage_dataset_segments"))
         conn.execute(text("DROP TABLE lineage_derivations"))
         conn.execute(text("DROP INDEX ix_lineage_origins_with_parents"))
@@ -229,9 +231,9 @@ def test_a_version_1_store_is_upgraded(store_url: str) -> None:
         names = set(inspect(conn).get_table_names())
         columns = {c["name"] for c in inspect(conn).get_columns("lineage_datasets")}
         indexes = {i["name"] for i in inspect(conn).get_indexes("lineage_origins")}
-    assert {"lineage_dataset_segments", "lineage_derivations"} <= names
+    assert {"lineage_dataset_segments", "lineage_derivations", "lineage_sketches", "lineage_sketch_bands"} <= names
     assert "origin" in columns and "ix_lineage_origins_with_parents" in indexes
-    assert opened.stats()["schema_version"] == SCHEMA_VERSION == 2
+    assert opened.stats()["schema_version"] == SCHEMA_VERSION == 3
     opened.close()
 
 

@@ -58,6 +58,28 @@ def test_signatures_are_the_same_in_every_process() -> None:
     assert bytes.fromhex(runs.pop()) == MinHasher().signatures([BASE, ""]).tobytes()
 
 
+def test_signatures_do_not_change_between_releases() -> None:
+    # Stored sketches are only useful while the same text gets the same signature: pinned here,
+    # whatever NumPy's random generators or Python's hash seed do.
+    signature = MinHasher().signatures(["the fern needs water once a week"])[0]
+    assert signature[:6].tolist() == [1847169219, 1241658311, 528331576, 863164885, 47627665, 152126648]
+
+
+def test_short_texts_are_not_sketched_nor_matched(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from lineage.neardup import sketchable
+    from tests.conftest import run_cli, write_jsonl
+
+    assert not sketchable("Yes.") and not sketchable("OK, thanks a lot") and sketchable(BASE)
+    write_jsonl(tmp_path / "short.jsonl", chat_rows(["Yes.", "Sure, happy to help!"]))
+    write_jsonl(tmp_path / "train.jsonl", chat_rows(["yes", "Sure! Happy to help."]))
+    store = str(tmp_path / "lineage.db")
+    assert run_cli("init", "--store", store, cwd=tmp_path).returncode == 0
+    result = run_cli("import", "short.jsonl", "--provider", "anthropic", "--model", "claude-sonnet-4-5",
+                     "--sketch", "--store", store, cwd=tmp_path)
+    assert "0 near-duplicate sketches written" in result.stdout
+    assert "LIN012" not in _lint(tmp_path, store)["summary"]["findings_by_code"]
+
+
 def test_bands_must_divide_the_permutations() -> None:
     with pytest.raises(ValueError, match="divide"):
         MinHasher(permutations=64, bands=10)
@@ -99,6 +121,9 @@ def _setup(folder, store_url: str, *import_flags: str) -> None:  # type: ignore[
     assert result.returncode == 0, result.stderr
     if "--sketch" in import_flags:
         assert "2 near-duplicate sketches written" in result.stdout
+        again = run_cli("import", "claude.jsonl", "--provider", "anthropic", "--model", "claude-sonnet-4-5",
+                        "--store", store_url, *import_flags, cwd=folder)
+        assert "0 near-duplicate sketches written" in again.stdout, "known ones are not written twice"
 
 
 def _lint(folder, store_url: str, *args: str) -> dict:  # type: ignore[no-untyped-def]

@@ -89,6 +89,12 @@ class _Chat:
         self.ok = True
 
 
+def _completions(chat: _Chat) -> pa.Array:
+    """The block's completion texts (assistant turns and the like)."""
+    completion = np.array([r in COMPLETION_ROLES for r in chat.roles], dtype=bool)[chat.speaker]
+    return chat.texts.filter(pa.array(completion))
+
+
 def _claims_self(texts: pa.Array) -> bool:
     """Whether any of the texts names a model or its maker as its author: a fast pass over the
     column for the names (RE2), then the full patterns on the few that hold one."""
@@ -117,7 +123,7 @@ def lint_chat(linter: Linter, rows: Rows, judge: _Judge, summary: FileSummary) -
     # Each distinct text once: a dataset repeats its system prompts in every example.
     encoded = chat.texts.dictionary_encode()
     unique = encoded.dictionary
-    if judge.rules.codes.keeps(SELF_ID) and _claims_self(unique):
+    if judge.rules.codes.keeps(SELF_ID) and _claims_self(_completions(chat)):
         return False  # the row path reports which rows name a provider (LIN011)
     which = _numpy(encoded.indices)
     hashed = _fingerprints(unique)

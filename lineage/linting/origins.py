@@ -275,6 +275,9 @@ class OriginIndex:
         Candidates come from the sketches' band keys; the similarity is the signatures' estimate,
         or, where the store holds the recorded text, rapidfuzz's ratio of the two normalised texts.
         """
+        from lineage.neardup import sketchable
+
+        texts = {fp: text for fp, text in texts.items() if sketchable(text)}
         if not texts or not self.has_sketches:
             return {}
         import numpy as np

@@ -27,7 +27,7 @@ from typing import Any
 
 from lineage.blocks import Rows, iter_jsonl_blocks, iter_parquet_blocks
 from lineage.config import Config, find_config
-from lineage.exceptions import InputError, UsageError
+from lineage.exceptions import InputError, LineageError, UsageError
 from lineage.linting.linter import Linter, file_size
 from lineage.linting.origins import OriginIndex
 from lineage.linting.settings import LintSettings, build_settings
@@ -396,6 +396,9 @@ def _lint_forked(job: LintJob, pieces: list[Piece], jobs: int, progress: Callabl
             worker_job = replace(job, preload=True, shared=shared)
     results: queue.SimpleQueue[Any] = queue.SimpleQueue()
     outbox = context.SimpleQueue()
+    # Set when any process or thread fails: the others stop claiming pieces.
+    stop = context.Value("b", 0, lock=False)
+    progress_lock = threading.Lock()
 
     def claim() -> tuple[int, Piece] | None:
         with claimed.get_lock():
@@ -403,9 +406,11 @@ def _lint_forked(job: LintJob, pieces: list[Piece], jobs: int, progress: Callabl
             claimed.value += 1
         if n >= total:
             return None
-        while not ready[n]:  # the counting thread is a range or two behind, at most
+        while not ready[n]:  # the counting thread fills these in order
+            if stop.value:
+                return None
             time.sleep(0.001)
-        return n, replace(plan.pieces[n], first_line=first_lines[n])
+        return None if stop.value else (n, replace(plan.pieces[n], first_line=first_lines[n]))
 
     def work(send: Callable[[Any], None]) -> None:
         while (claimed_piece := claim()) is not None:
@@ -414,24 +419,31 @@ def _lint_forked(job: LintJob, pieces: list[Piece], jobs: int, progress: Callabl
 
     def collect(item: tuple[int, Any]) -> None:
         results.put(item)
-        if progress is not None and item[0] >= 0:
-            progress(item[1][0].examples)
+        if item[0] < 0:
+            stop.value = 1
+        elif progress is not None:
+            with progress_lock:  # called from the parent's loop and from the drain thread
+                progress(item[1][0].examples)
 
     def worker() -> None:
         try:
             _start_worker(worker_job)
             work(outbox.put)
         except BaseException as exc:  # sent to the parent, which raises it
-            outbox.put((-1, exc))
-        outbox.put(None)
+            try:
+                outbox.put((-1, exc))
+            except Exception:  # an exception that does not pickle: its text, then
+                outbox.put((-1, LineageError(f"a worker process failed ({type(exc).__name__}: {exc})")))
+        finally:
+            outbox.put(("done", os.getpid()))
 
     processes = [context.Process(target=worker, daemon=True) for _ in range(jobs - 1)]
     for process in processes:
         process.start()
     try:
         threads = [
-            threading.Thread(target=_count_lines, args=(plan, first_lines, ready), daemon=True),
-            threading.Thread(target=_drain, args=(outbox, len(processes), collect), daemon=True),
+            threading.Thread(target=_count_lines, args=(plan, first_lines, ready, stop, collect), daemon=True),
+            threading.Thread(target=_drain, args=(outbox, processes, collect), daemon=True),
         ]
         for thread in threads:
             thread.start()
@@ -446,6 +458,7 @@ def _lint_forked(job: LintJob, pieces: list[Piece], jobs: int, progress: Callabl
             _WORKER = None
         threads[1].join()
     except BaseException:
+        stop.value = 1
         for process in processes:
             process.terminate()
         raise
@@ -477,29 +490,58 @@ def _warm_up() -> None:
     _licensing()
 
 
-def _count_lines(plan: _Plan, first_lines: Any, ready: Any) -> None:
+def _count_lines(plan: _Plan, first_lines: Any, ready: Any, stop: Any, collect: Callable[[Any], None]) -> None:
     """Fill in the first line of every JSONL range after the first of its file: the previous
-    range's first line plus the lines in it."""
-    for n, piece in enumerate(plan.pieces):
-        if ready[n]:
+    range's first line plus the lines in it, read 8 MiB at a time."""
+    try:
+        for n, piece in enumerate(plan.pieces):
+            if ready[n]:
+                continue
+            previous = plan.pieces[n - 1]
+            lines = 0
+            with open(piece.path, "rb") as handle:
+                handle.seek(previous.start)
+                left = previous.end - previous.start
+                while left > 0 and not stop.value:
+                    chunk = handle.read(min(left, 8 << 20))
+                    if not chunk:
+                        break
+                    lines += chunk.count(b"\n")
+                    left -= len(chunk)
+            first_lines[n] = first_lines[n - 1] + lines
+            ready[n] = True
+    except BaseException as exc:
+        collect((-1, InputError(f"cannot read the file to count its lines ({exc})", where=plan.pieces[n].path)))
+
+
+def _drain(outbox: Any, processes: list[Any], collect: Callable[[Any], None]) -> None:
+    """Take the workers' results as they come (a worker blocks on a full pipe), until each has
+    said it is done or has died; a death is an error the parent raises."""
+    from multiprocessing.connection import wait
+
+    done: set[int] = set()
+    alive = {p.sentinel: p for p in processes}
+    reader = outbox._reader
+    while alive:
+        ready = wait([reader, *alive])
+        if reader in ready:
+            item = outbox.get()
+            if isinstance(item, tuple) and item and item[0] == "done":
+                done.add(item[1])
+            else:
+                try:
+                    collect(item)
+                except BaseException as exc:  # a progress callback that failed: stop the run, say why
+                    collect((-1, exc))
             continue
-        previous = plan.pieces[n - 1]
-        with open(piece.path, "rb") as handle:
-            handle.seek(previous.start)
-            lines = handle.read(previous.end - previous.start).count(b"\n")
-        first_lines[n] = first_lines[n - 1] + lines
-        ready[n] = True
-
-
-def _drain(outbox: Any, workers: int, collect: Callable[[Any], None]) -> None:
-    """Take the workers' results as they come (a worker blocks on a full pipe)."""
-    finished = 0
-    while finished < workers:
-        item = outbox.get()
-        if item is None:
-            finished += 1
-        else:
-            collect(item)
+        for sentinel in ready:
+            process = alive.pop(sentinel)
+            process.join()
+            if process.pid not in done and not reader.poll():
+                collect((-1, LineageError(f"a worker process ended unexpectedly (exit code {process.exitcode})",
+                                          fix="see its messages above, or run with --jobs 1")))
+            elif process.pid not in done:
+                alive[sentinel] = process  # its last messages are still in the pipe
 
 
 def _load_shared(url: str, shared: Any, *, keep: bool = False) -> OriginIndex | None:

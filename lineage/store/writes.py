@@ -192,7 +192,10 @@ class SketchWriter:
         self.added = 0
 
     def add(self, fingerprint: bytes, text: str) -> None:
-        self._pending.setdefault(fingerprint, text)
+        from lineage.neardup import sketchable
+
+        if sketchable(text):  # too short a text would match every short answer
+            self._pending.setdefault(fingerprint, text)
         if len(self._pending) >= self._batch_size:
             self.flush()
 
@@ -201,8 +204,20 @@ class SketchWriter:
             return
         import numpy as np
 
-        fps = list(self._pending)
-        signatures = self._hasher.signatures(list(self._pending.values()))
+        from lineage.store.schema import sketches
+
+        pending = list(self._pending)
+        known: set[bytes] = set()
+        for start in range(0, len(pending), 500):  # within any SQLite's limit on parameters
+            part = pending[start : start + 500]
+            known.update(bytes(fp) for (fp,) in self._conn.execute(
+                select(sketches.c.fingerprint).where(sketches.c.fingerprint.in_(part))
+            ))
+        fps = [fp for fp in self._pending if fp not in known]
+        if not fps:
+            self._pending = {}
+            return
+        signatures = self._hasher.signatures([self._pending[fp] for fp in fps])
         keys = self._hasher.band_keys(signatures).view(np.int64)
         self._conn.execute(self._sketches, [
             {"fingerprint": fp, "signature": sig.astype("<u4").tobytes()} for fp, sig in zip(fps, signatures, strict=True)
