@@ -230,3 +230,22 @@ def test_a_version_2_store_has_no_sketches_and_upgrades(tmp_path) -> None:  # ty
         assert opened.schema_version == SCHEMA_VERSION
     names = {r[0] for r in sqlite3.connect(store).execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"lineage_sketches", "lineage_sketch_bands"} <= names
+
+
+def test_an_inferred_origin_is_a_completions_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from tests.conftest import chat, run_cli, write_jsonl
+
+    store = str(tmp_path / "lineage.db")
+    _setup(tmp_path, store, "--sketch")
+    # The same edited text as a prompt in row 1 and as the answer in row 2, one batch.
+    write_jsonl(tmp_path / "mixed.jsonl", [chat(EDITED[0], "Thanks, noted and understood."),
+                                           chat("What should I do with my fern?", EDITED[0])])
+    result = run_cli("lint", "mixed.jsonl", "--store", store, "--all-segments", "--format", "json", cwd=tmp_path)
+    report = json.loads(result.stdout)
+    by_code = {}
+    for finding in report["findings"]:
+        by_code.setdefault(finding["code"], []).append(finding["line"])
+    assert by_code["ANT001"] == [2] and by_code["LIN012"] == [2]
+    assert by_code["LIN009"] == [1, 2]  # row 1's prompt and answer, row 2's prompt: no recorded origin

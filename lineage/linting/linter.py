@@ -88,8 +88,10 @@ class Linter:
         # Columns whose presence sends a block of rows down the row path: they carry provenance.
         self.excluded_columns = self.inline.keys if self.inline is not None else frozenset()
         self._columnar: bool | None = None
-        # Fingerprints of the batch whose origin was inferred from a near-duplicate: similarity.
-        self._near: dict[bytes, float] = {}
+        # Completions of the batch whose origin was inferred from a near-duplicate:
+        # {fingerprint: (origins, similarity)}. Kept apart from the batch's look-ups, so that a
+        # prompt with the same text does not take the inferred origin.
+        self._near: dict[bytes, tuple[Any, float]] = {}
 
     @property
     def columnar(self) -> bool:
@@ -258,8 +260,7 @@ class Linter:
         matched = index.find({fp for fp, _ in near.values()}) if near else {}
         for fp, (recorded, similarity) in near.items():
             if recorded in matched:
-                found[fp] = matched[recorded]
-                self._near[fp] = similarity
+                self._near[fp] = (matched[recorded], similarity)
 
     def _judge_examples(
         self,
@@ -268,7 +269,12 @@ class Linter:
         summary: FileSummary,
     ) -> None:
         prepared, found = batch
-        get = found.get
+        near, self._near = self._near, {}
+        # Completions look up inferred origins too; prompts only their own.
+        get_prompt = found.get
+        get = get_prompt if not near else (
+            lambda fp: found[fp] if fp in found else (near[fp][0] if fp in near else None)
+        )
         report = self.report
         path = summary.path
         rules = judge.rules
@@ -276,7 +282,6 @@ class Linter:
         outcome_for = self._outcome
         untracked_severity = reported_untracked(rules)
         self_ids = rules.codes.keeps(SELF_ID)
-        near, self._near = self._near, {}
         all_segments = rules.all_segments
         completion_roles = COMPLETION_ROLES
         verdicts = summary.verdicts
@@ -304,7 +309,7 @@ class Linter:
                             first_untracked = segment
                         continue
                 else:
-                    keys = get(fp) if prompt is None else prompt
+                    keys = get_prompt(fp) if prompt is None else prompt
                     if keys is None:
                         if all_segments:
                             untracked += 1
@@ -435,17 +440,19 @@ class Linter:
 
     def _near_finding(
         self, record: Record, segments: list[tuple[str, str, str]], fps: list[bytes], get: Callable[[bytes], Any],
-        path: str, near: dict[bytes, float], rules: Rules,
+        path: str, near: dict[bytes, tuple[Any, float]], rules: Rules,
     ) -> None:
         """LIN012 for an example with a completion whose origin was inferred from a near-duplicate."""
         if not rules.codes.keeps(NEAR_DUPLICATE):
             return
         for segment, fp in zip(segments, fps):  # noqa: B905 - same length by construction
-            similarity = near.get(fp)
-            if similarity is None or segment[0] not in COMPLETION_ROLES:
+            inferred = near.get(fp)
+            if inferred is None or segment[0] not in COMPLETION_ROLES:
                 continue
+            similarity = inferred[1]
             sources = self._sources_of(get(fp))
-            label = sources[0].label() if sources else "a recorded source"
+            # Every source behind it is applied (a text recorded from several, or derived): all named.
+            label = ", ".join(dict.fromkeys(s.label() for s in sources)) or "a recorded source"
             self.report.add(LintFinding(
                 path, record.line, NEAR_DUPLICATE, "warning",
                 f"inferred origin: the text is a near-duplicate (similarity {similarity:.2f}) of an output recorded "
