@@ -142,7 +142,9 @@ def write_card(path: Path, content: str) -> None:
     import os
     import tempfile
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():
+        raise InputError("no such folder for the dataset card", where=str(path.parent),
+                         fix="create it, or check the path given to --card")
     handle, temporary = tempfile.mkstemp(prefix=".card-", suffix=".md", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:

@@ -110,6 +110,14 @@ def test_mit_card_over_non_commercial_and_claude_rows_fails_then_card_fixes_it(t
     assert check.returncode == 0 and "is up to date" in check.stdout
 
 
+def test_card_in_a_missing_folder_is_refused(tmp_path: Path) -> None:
+    store = str(tmp_path / "lineage.db")
+    make_dataset(tmp_path, store, [(NC_ROWS, NC)], card=None)
+    result = run_cli("card", "data", "--card", "no/such/folder/README.md", "--store", store, cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.startswith("Error: no such folder for the dataset card, no/such/folder")
+    assert not (tmp_path / "no").exists()
+
+
 def test_card_check_fails_on_a_stale_card(tmp_path: Path, store_url: str) -> None:
     make_dataset(tmp_path, store_url, [(NC_ROWS, NC)], card="---\nlicense: mit\n---\n# x\n")
     result = run_cli("card", "data", "--store", store_url, "--check", cwd=tmp_path)

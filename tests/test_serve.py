@@ -236,6 +236,13 @@ def test_it_will_not_start_without_a_token(tmp_path: Path) -> None:
     assert result.returncode == 2 and result.stderr.startswith("Error: no token to check clients against")
     result = run_cli("serve", "--insecure", "--host", "0.0.0.0", "--store", store, env={"LINEAGE_SERVE_TOKEN": ""})
     assert result.returncode == 2 and "only on a loopback address" in result.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = run_cli("serve", "--port", str(taken.getsockname()[1]), "--store", store,
+                       env={"LINEAGE_SERVE_TOKEN": TOKEN})
+    assert busy.returncode == 2 and busy.stderr.startswith("Error: cannot listen on 127.0.0.1:")
+    assert busy.stderr.strip().count("\n") == 0
     empty = tmp_path / "token"
     empty.write_text("\n")
     result = run_cli("serve", "--token-file", str(empty), "--store", store)

@@ -24,6 +24,20 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def _check_port(host: str, port: int) -> None:
+    """Refuse, in one line, an address the service could not listen on (taken, or not this machine's)."""
+    import socket
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port} ({exc.strerror or exc})",
+                         fix="choose another --port, or stop what is using it") from None
+
+
 def _token(token_file: Path | None) -> str | None:
     if token_file is not None:
         try:
@@ -100,6 +114,7 @@ def serve(host: str, port: int, token_file: Path | None, insecure: bool, workers
     load_pack(config.resolved_list("policies") + settings.policies)
     if settings.waivers:
         load_waivers(settings.waivers)
+    _check_port(host, port)
     where = describe(url) if url else "no lineage store (inline provenance only)"
     click.echo(f"tos-lineage gate on http://{host}:{port} ({workers} worker(s); {where})", err=True)
     run(settings, host=host, port=port, workers=workers)
