@@ -1,4 +1,4 @@
-from lineage.cli import main
+from lineage.cli import run
 
 # `python -m lineage` names itself as the installed command does, in help and error messages.
-main(prog_name="lineage")
+run()

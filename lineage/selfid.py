@@ -141,6 +141,14 @@ def _self_words() -> re.Pattern[str]:
     return re.compile(f"{english}|{others}", re.IGNORECASE)
 
 
+def compile_patterns() -> None:
+    """Compile the patterns now rather than at the first text: a parallel lint does it once,
+    before it forks its workers."""
+    _keywords()
+    _self_words()
+    _patterns()
+
+
 def self_identification(text: str) -> Claim | None:
     """The first claim in `text` to be a named provider's model, or None."""
     if not _keywords().search(text) or not _self_words().search(text):

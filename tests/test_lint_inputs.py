@@ -273,6 +273,51 @@ def test_shared_table_reaches_forked_workers() -> None:
     assert got is None
 
 
+def _stage_in_a_child(url: str, shared: object, part: int, fail: bool) -> None:
+    index = OriginIndex(url, preload=True, shared=shared)  # type: ignore[arg-type]  # as a worker's
+    if fail:
+        shared.stage_failed(part)  # type: ignore[attr-defined]
+    else:
+        index.stage(shared, part)  # type: ignore[arg-type]
+    index.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the shared table is for forked workers")
+@pytest.mark.parametrize("case", ["staged", "one part failed", "one worker gone"])
+def test_forked_workers_read_parts_of_the_store_for_the_table(tmp_path: Path, case: str) -> None:
+    import multiprocessing
+    import sqlite3
+
+    from lineage.linting.preload import SharedTable
+
+    store = tmp_path / "lineage.db"
+    fill(str(store), tmp_path)
+    url = f"sqlite:///{store}"
+    conn = sqlite3.connect(store)
+    fps = [bytes(fp) for (fp,) in conn.execute("SELECT fingerprint FROM lineage_origins")]
+    conn.close()
+    plain = OriginIndex(url, preload=True)
+    expected = {fp: plain.keys(value) for fp, value in plain.find(fps).items()}
+    # Six origins in three parts: the text recorded from two sources has them in parts 1 and 2.
+    assert plain.size == 6 and any(len(keys) == 2 for keys in expected.values())
+    context = multiprocessing.get_context("fork")
+    shared = SharedTable(plain.size, context, parts=3)
+    workers = [1] if case == "one worker gone" else [1, 2]
+    children = [context.Process(target=_stage_in_a_child, args=(url, shared, part, case == "one part failed" and part == 2))
+                for part in workers]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(10)
+    if case == "one worker gone":  # part 2 is never staged: the parent gives up on it and reads it
+        shared.give_up = lambda: True
+    index = OriginIndex(url, preload=True, staged=shared)
+    assert {fp: index.keys(value) for fp, value in index.find(fps).items()} == expected
+    assert len(index.table) == len(plain.table)  # type: ignore[arg-type]
+    index.close()
+    plain.close()
+
+
 def test_a_worker_loads_the_store_itself_when_the_parent_could_not(tmp_path: Path) -> None:
     import multiprocessing
 

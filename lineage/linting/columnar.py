@@ -92,7 +92,7 @@ class _Chat:
 def _completions(chat: _Chat) -> pa.Array:
     """The block's completion texts (assistant turns and the like)."""
     completion = np.array([r in COMPLETION_ROLES for r in chat.roles], dtype=bool)[chat.speaker]
-    return chat.texts.filter(pa.array(completion))
+    return chat.texts.filter(_arrow_mask(completion))
 
 
 def _claims_self(texts: pa.Array) -> bool:
@@ -113,6 +113,19 @@ def _numpy(array: pa.Array) -> np.ndarray:
         return array.to_numpy(zero_copy_only=False)
     dtype = np.dtype(f"{'int' if pa.types.is_signed_integer(array.type) else 'uint'}{array.type.bit_width}")
     return np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * dtype.itemsize)
+
+
+def _arrow_mask(mask: np.ndarray) -> pa.Array:
+    """A numpy bool array as an Arrow one. Not `pa.array(mask)`, which imports pandas to check
+    whether it was given a pandas object (as `to_numpy()` does, see `_numpy`)."""
+    bits = np.packbits(mask, bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(mask), [None, pa.py_buffer(bits)])
+
+
+def _arrow_indices(indices: np.ndarray) -> pa.Array:
+    """Numpy indices as an Arrow int64 array, without `pa.array` (see `_arrow_mask`)."""
+    values = np.ascontiguousarray(indices, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
 
 
 def lint_chat(linter: Linter, rows: Rows, judge: _Judge, summary: FileSummary) -> bool:
@@ -279,7 +292,7 @@ def _fingerprints(texts: Any) -> tuple[list[bytes], np.ndarray] | None:
     plain = _PLAIN_FIRST[first] & (lengths > 0)
     odd = np.flatnonzero(~plain)
     if len(odd):
-        for i, text in zip(odd.tolist(), pc.take(texts, pa.array(odd)).to_pylist(), strict=True):
+        for i, text in zip(odd.tolist(), pc.take(texts, _arrow_indices(odd)).to_pylist(), strict=True):
             if not text or text.isspace():
                 blank[i] = True
             elif _starts_with_think(text):
@@ -298,7 +311,7 @@ def _fingerprints(texts: Any) -> tuple[list[bytes], np.ndarray] | None:
         sha256 = hashlib.sha256
         fps[fast] = [sha256(view[a:b]).digest() for a, b in zip(starts[fast].tolist(), ends[fast].tolist())]  # noqa: B905
     if len(slow):
-        fps[slow] = [fingerprint(t) for t in pc.take(texts, pa.array(slow)).to_pylist()]
+        fps[slow] = [fingerprint(t) for t in pc.take(texts, _arrow_indices(slow)).to_pylist()]
     return fps.tolist(), blank
 
 

@@ -169,8 +169,11 @@ class OriginIndex:
     """Origins in a store, as `{fingerprint: origin key or keys}` for the fingerprints asked."""
 
     def __init__(
-        self, url: str, *, input_bytes: int | None = None, preload: bool | None = None, shared: SharedTable | None = None
+        self, url: str, *, input_bytes: int | None = None, preload: bool | None = None,
+        shared: SharedTable | None = None, staged: SharedTable | None = None,
     ) -> None:
+        """`shared`: a table another process loads for this one. `staged`: parts of the store
+        that other processes read for this one, which loads the table (see SharedTable)."""
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
             self.reader: _SqliteReader | _EngineReader = _SqliteReader(Path(url[len("sqlite:///") :]))
         else:
@@ -192,7 +195,7 @@ class OriginIndex:
             preload = self.worth_preloading(input_bytes)
         self._key_sql = key
         # Every origin, when preloaded; None when the store is probed per batch.
-        self._table: OriginTable | None = self._load_all() if preload and shared is None else None
+        self._table: OriginTable | None = self._load_all(staged) if preload and shared is None else None
         # A table another process is loading for this one (see SharedTable), until it is needed.
         self._shared = shared if preload else None
         self._has_sketches: bool | None = None
@@ -221,16 +224,31 @@ class OriginIndex:
     def preloaded(self) -> bool:
         return self._table is not None or self._shared is not None
 
-    def _load_all(self) -> OriginTable:
+    def _damaged(self, what: str) -> Exception:
+        where = self.reader.path if isinstance(self.reader, _SqliteReader) else self.reader.store.location
+        return _damaged(ValueError(what), str(where))
+
+    def stage(self, shared: SharedTable, part: int) -> None:
+        """Read one part of the store's origins into `shared`, for the process that loads the
+        table; if that fails, it reads the part itself (and says what is wrong)."""
+        from lineage.linting.preload import chunk_sql, load_rows
+
+        low, high = shared.part_range(part)
+        try:
+            with self.reader.raw_text():
+                blob, keys = load_rows(chunk_sql(self.reader.dialect, self._key_sql), low, high,
+                                       self.reader.batches, self._damaged)
+        except Exception:
+            shared.stage_failed(part)
+            return
+        shared.stage(part, blob, keys)
+
+    def _load_all(self, staged: SharedTable | None = None) -> OriginTable:
         from lineage.linting.preload import load_table
 
-        where = self.reader.path if isinstance(self.reader, _SqliteReader) else self.reader.store.location
-
-        def damaged(what: str) -> Exception:
-            return _damaged(ValueError(what), str(where))
-
         with self.reader.raw_text():
-            table = load_table(self.reader.dialect, self._key_sql, self.size, self.reader.batches, self.multi, damaged)
+            table = load_table(self.reader.dialect, self._key_sql, self.size, self.reader.batches, self.multi,
+                               self._damaged, staged)
         # Few origins have parents (a rewrite's segments): each is bound by its ancestors too.
         parents_of: dict[bytes, set[bytes]] = {}
         for rows in self.reader.batches("SELECT fingerprint, parents FROM lineage_origins WHERE parents IS NOT NULL"):

@@ -12,6 +12,7 @@ one blob, the keys as one text), so that no Python object is made per origin.
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import pickle
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -37,8 +38,9 @@ _CHUNK_SQL = {
 class OriginTable:
     """Fingerprints and origin keys, sorted by fingerprint; one row per distinct fingerprint."""
 
-    def __init__(self, fingerprints: bytes, keys: np.ndarray, multi: list[tuple[int, ...]]) -> None:
-        rows = np.frombuffer(fingerprints, dtype=np.uint64).reshape(-1, 4)
+    def __init__(self, fingerprints: bytes | np.ndarray, keys: np.ndarray, multi: list[tuple[int, ...]]) -> None:
+        rows = np.frombuffer(fingerprints, dtype=np.uint64) if isinstance(fingerprints, bytes) else fingerprints
+        rows = rows.reshape(-1, 4)
         order = np.argsort(rows[:, 0])
         rows, keys = rows[order], keys[order]
         # Two different fingerprints with the same first eight bytes (all but impossible) are
@@ -124,16 +126,16 @@ class OriginTable:
         return {fp: key for fp, key in zip(wanted, found.tolist(), strict=True) if key != NONE}
 
 
-def load_table(
-    dialect: str, key_sql: str, largest_id: int, batches: Callable[[str, Sequence[Any]], Iterator[list[tuple[Any, ...]]]],
-    multi: list[tuple[int, ...]], damaged: Callable[[str], Exception],
-) -> OriginTable:
-    """Read every origin, chunk by chunk of ids, into an OriginTable."""
-    sql = _CHUNK_SQL.get(dialect, _CHUNK_SQL["postgresql"]).format(key=key_sql)
+def load_rows(
+    sql: str, low: int, high: int, batches: Callable[[str, Sequence[Any]], Iterator[list[tuple[Any, ...]]]],
+    damaged: Callable[[str], Exception],
+) -> tuple[bytes, np.ndarray]:
+    """The fingerprints (concatenated) and origin keys of the origins with ids in (low, high],
+    in id order, read chunk by chunk of ids."""
     blobs: list[bytes] = []
     keys: list[np.ndarray] = []
-    for low in range(0, largest_id, _CHUNK):
-        for rows in batches(sql, (low, low + _CHUNK)):
+    for start in range(low, high, _CHUNK):
+        for rows in batches(sql, (start, min(start + _CHUNK, high))):
             for count, blob, text in rows:
                 if not count:
                     continue
@@ -142,10 +144,45 @@ def load_table(
                     text = bytes(text).decode("ascii")
                 chunk_keys = np.fromstring(text, dtype=np.int64, sep=",")
                 if len(blob) != 32 * count or len(chunk_keys) != count:
-                    raise damaged(f"origins {low + 1} to {low + _CHUNK} hold a fingerprint that is not 32 bytes")
+                    raise damaged(f"origins {start + 1} to {start + _CHUNK} hold a fingerprint that is not 32 bytes")
                 blobs.append(blob)
                 keys.append(chunk_keys)
-    return OriginTable(b"".join(blobs), np.concatenate(keys) if keys else np.zeros(0, np.int64), multi)
+    return b"".join(blobs), np.concatenate(keys) if keys else np.zeros(0, np.int64)
+
+
+def chunk_sql(dialect: str, key_sql: str) -> str:
+    """The query `load_rows` runs, for a dialect and its origin-key expression."""
+    return _CHUNK_SQL.get(dialect, _CHUNK_SQL["postgresql"]).format(key=key_sql)
+
+
+def load_table(
+    dialect: str, key_sql: str, largest_id: int, batches: Callable[[str, Sequence[Any]], Iterator[list[tuple[Any, ...]]]],
+    multi: list[tuple[int, ...]], damaged: Callable[[str], Exception], staged: SharedTable | None = None,
+) -> OriginTable:
+    """Read every origin into an OriginTable; with `staged`, the parts of the id range that
+    forked workers read are taken from it (see `SharedTable.stage`)."""
+    sql = chunk_sql(dialect, key_sql)
+    if staged is None:
+        blob, keys = load_rows(sql, 0, largest_id, batches, damaged)
+        return OriginTable(blob, keys, multi)
+    blobs: list[bytes | np.ndarray] = []
+    key_parts: list[np.ndarray] = []
+    for part in range(staged.parts):
+        low, high = staged.part_range(part)
+        got = staged.take(part) if part else None
+        if got is None:  # the parent's own part, or one its worker could not read
+            got = load_rows(sql, low, high, batches, damaged)
+        blobs.append(got[0])
+        key_parts.append(got[1])
+    if largest_id > staged.capacity:  # origins recorded since the workers were forked
+        got = load_rows(sql, staged.capacity, largest_id, batches, damaged)
+        blobs.append(got[0])
+        key_parts.append(got[1])
+    rows = np.concatenate([np.frombuffer(b, dtype=np.uint64) for b in blobs]) if blobs else np.zeros(0, np.uint64)
+    table = OriginTable(rows, np.concatenate(key_parts), multi)
+    del blobs, key_parts  # views of the staging mapping, which can then be freed
+    staged.release()
+    return table
 
 
 def _handle(keys: list[int], multi: list[tuple[int, ...]]) -> int:
@@ -161,17 +198,79 @@ class SharedTable:
     into an anonymous shared mapping while they start on their first blocks; each waits for it at
     its first look-up, and reads the arrays in place. The mapping is sized for every origin the
     store may hold; pages never written cost no memory.
+
+    With `parts` > 1 the reading is shared too: worker k reads part k of the id range into a
+    staging mapping (`stage`) before its first block, and the parent, having read part 0, takes
+    the others from there (`take`) to build the table. Without that, the workers would sit idle
+    at their first look-up while the parent alone reads the store.
     """
 
     _HEADER = 32  # status, rows, bytes of pickled extras (multi-source keys and prefix clashes)
     _LOADING, _READY, _FAILED = 0, 1, 2
 
-    def __init__(self, capacity: int, context: Any) -> None:
-        self._capacity = capacity
+    def __init__(self, capacity: int, context: Any, parts: int = 1) -> None:
+        self.capacity = capacity
         # The extras are small in any real store; past this room the workers load for themselves.
         self._room = 64 * capacity + (1 << 20)
         self._map = mmap.mmap(-1, self._HEADER + 48 * capacity + self._room)
         self._done = context.Event()
+        self.parts = max(1, parts)
+        # Per part: status and row count; then fingerprints and keys, each at its ids' offset.
+        self._stage: mmap.mmap | None = mmap.mmap(-1, 16 * self.parts + 40 * max(capacity, 1)) if self.parts > 1 else None
+        self._staged = [context.Event() for _ in range(self.parts)]
+        # Set by the parent: when true, a part still being read is given up and read again.
+        self.give_up: Callable[[], bool] = lambda: False
+
+    def part_range(self, part: int) -> tuple[int, int]:
+        """The ids (low, high] of a part."""
+        return self.capacity * part // self.parts, self.capacity * (part + 1) // self.parts
+
+    def stage(self, part: int, blob: bytes, keys: np.ndarray) -> None:
+        """Publish the rows of one part (in the worker that read them)."""
+        low, high = self.part_range(part)
+        count = len(keys)
+        if self._stage is None or count > high - low or len(blob) != 32 * count:
+            self.stage_failed(part)
+            return
+        fps, stage_keys = self._stage_views(low, count)
+        fps[:] = np.frombuffer(blob, dtype=np.uint64)
+        stage_keys[:] = keys
+        status = np.frombuffer(self._stage, dtype=np.int64, count=2 * self.parts)
+        status[2 * part + 1], status[2 * part] = count, self._READY
+        self._staged[part].set()
+        self.release()  # this process's mapping; the parent's holds the rows until it takes them
+
+    def stage_failed(self, part: int) -> None:
+        """Tell the parent to read this part itself."""
+        if self._stage is not None:
+            np.frombuffer(self._stage, dtype=np.int64, count=2 * self.parts)[2 * part] = self._FAILED
+        self._staged[part].set()
+
+    def take(self, part: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """A part's fingerprints (as uint64 words) and keys, once staged; None if it was not."""
+        while not self._staged[part].wait(0.05):
+            if self.give_up():
+                return None
+        if self._stage is None:
+            return None
+        status = np.frombuffer(self._stage, dtype=np.int64, count=2 * self.parts)
+        if status[2 * part] != self._READY:
+            return None
+        return self._stage_views(self.part_range(part)[0], int(status[2 * part + 1]))
+
+    def release(self) -> None:
+        """Free the staging mapping, once the table is built."""
+        stage, self._stage = self._stage, None
+        if stage is not None:
+            with contextlib.suppress(BufferError):  # a view still held somewhere: freed at exit instead
+                stage.close()
+
+    def _stage_views(self, low: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+        assert self._stage is not None
+        at = 16 * self.parts
+        fps = np.frombuffer(self._stage, dtype=np.uint64, count=4 * count, offset=at + 32 * low)
+        keys = np.frombuffer(self._stage, dtype=np.int64, count=count, offset=at + 32 * self.capacity + 8 * low)
+        return fps, keys
 
     def _header(self) -> np.ndarray:
         return np.frombuffer(self._map, dtype=np.int64, count=3)
@@ -180,7 +279,7 @@ class SharedTable:
         """Publish a loaded table (in the loading process)."""
         n = len(table)
         extras = pickle.dumps((multi, table.clashes), protocol=pickle.HIGHEST_PROTOCOL)
-        if n > self._capacity or len(extras) > self._room:
+        if n > self.capacity or len(extras) > self._room:
             self.fail()
             return
         prefix, keys, rows, tail = self._views(n)

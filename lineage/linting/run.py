@@ -277,14 +277,16 @@ def _dataset_blocks(ds: Any, label: str, split: str | None, batch_size: int) -> 
 _WORKER: Linter | None = None
 
 
-def _start_worker(job: LintJob) -> None:
+def _start_worker(job: LintJob, part: int = 0) -> None:
     global _WORKER
     gc.disable()  # as in the parent: see _collector_paused
     # Ctrl-C reaches the whole process group: the parent stops the pool and says so, once.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # A preloaded table comes from the parent (job.shared) at the first look-up; without fork,
-    # each worker reads the store itself.
+    # A preloaded table comes from the parent (job.shared) at the first look-up, after this
+    # worker has read its part of the store for it; without fork, each worker reads it itself.
     _WORKER = job.linter()
+    if part and job.shared is not None and _WORKER.index is not None:
+        _WORKER.index.stage(job.shared, part)
 
 
 def _run_piece(piece: Piece) -> tuple[Report, list[str]]:
@@ -383,6 +385,8 @@ def _lint_forked(job: LintJob, pieces: list[Piece], jobs: int, progress: Callabl
     first_lines = context.Array("q", [p.first_line for p in plan.pieces], lock=False)
     ready = context.Array("b", plan.counted, lock=False)
     claimed = context.Value("i", 0)
+    # Set when any process or thread fails: the others stop claiming pieces.
+    stop = context.Value("b", 0, lock=False)
     worker_job = job
     shared = None
     if job.store_url is not None:
@@ -392,12 +396,11 @@ def _lint_forked(job: LintJob, pieces: list[Piece], jobs: int, progress: Callabl
         if job.preload if job.preload is not None else probe.worth_preloading(job.input_bytes):
             from lineage.linting.preload import SharedTable
 
-            shared = SharedTable(probe.size, context)
+            shared = SharedTable(probe.size, context, parts=jobs)
+            shared.give_up = lambda: bool(stop.value)  # a worker that died reads no part
             worker_job = replace(job, preload=True, shared=shared)
     results: queue.SimpleQueue[Any] = queue.SimpleQueue()
     outbox = context.SimpleQueue()
-    # Set when any process or thread fails: the others stop claiming pieces.
-    stop = context.Value("b", 0, lock=False)
     progress_lock = threading.Lock()
 
     def claim() -> tuple[int, Piece] | None:
@@ -425,9 +428,9 @@ def _lint_forked(job: LintJob, pieces: list[Piece], jobs: int, progress: Callabl
             with progress_lock:  # called from the parent's loop and from the drain thread
                 progress(item[1][0].examples)
 
-    def worker() -> None:
+    def worker(part: int) -> None:
         try:
-            _start_worker(worker_job)
+            _start_worker(worker_job, part)
             work(outbox.put)
         except BaseException as exc:  # sent to the parent, which raises it
             try:
@@ -437,7 +440,7 @@ def _lint_forked(job: LintJob, pieces: list[Piece], jobs: int, progress: Callabl
         finally:
             outbox.put(("done", os.getpid()))
 
-    processes = [context.Process(target=worker, daemon=True) for _ in range(jobs - 1)]
+    processes = [context.Process(target=worker, args=(part,), daemon=True) for part in range(1, jobs)]
     for process in processes:
         process.start()
     try:
@@ -479,14 +482,18 @@ def _lint_forked(job: LintJob, pieces: list[Piece], jobs: int, progress: Callabl
 
 def _warm_up() -> None:
     """What every process would load at its first piece, loaded once before the fork instead:
-    the columnar path's pyarrow modules and the SPDX licence list."""
+    the columnar path's modules, the self-identification patterns and the SPDX licence list."""
     import contextlib
 
+    from lineage import selfid
     from lineage.licenses import _licensing
 
     with contextlib.suppress(ImportError):
         import pyarrow.compute
         import pyarrow.json  # noqa: F401
+
+        import lineage.linting.columnar  # noqa: F401
+    selfid.compile_patterns()
     _licensing()
 
 
@@ -545,10 +552,11 @@ def _drain(outbox: Any, processes: list[Any], collect: Callable[[Any], None]) ->
 
 
 def _load_shared(url: str, shared: Any, *, keep: bool = False) -> OriginIndex | None:
-    """Load every origin for the workers, while they parse their first blocks; with `keep`, the
-    index that loaded them is returned open, for the parent's own pieces."""
+    """Load every origin for the workers (taking the parts of the store they read), while they
+    parse their first blocks; with `keep`, the index that loaded them is returned open, for the
+    parent's own pieces."""
     try:
-        index = OriginIndex(url, preload=True)
+        index = OriginIndex(url, preload=True, staged=shared)
     except BaseException:
         shared.fail()  # the workers load it themselves, and fail with the same message
         raise
