@@ -13,11 +13,16 @@ and prints, at the default threshold, precision and recall overall and recall pe
 throughput of signing, indexing and querying; and a side-by-side run of datasketch's
 MinHash + MinHashLSH (same shingles, same permutations, same threshold) on a subset:
 its speed against ours on the same subset (a ratio measured in the same run) and its recall.
-A last part runs the self-identification detector (lineage.selfid) over claims and mere
-mentions in several languages.
+Then the same through the product, as a user runs it: `lineage import --sketch` of a recorded
+set under five sources into an SQLite store (timed against the same import without sketches),
+and `lineage.lint` of a chat dataset whose answers are the queries; an answer counts as
+attributed when lint gives it a LIN012 finding, rightly when the source it names is the one its
+original was recorded from. A last part runs the self-identification detector (lineage.selfid)
+over claims and mere mentions in several languages.
 
     python benchmarks/detect_bench.py                         # 1,000,000 recorded, 100,000 queries
     python benchmarks/detect_bench.py --recorded 100000 --queries 20000
+    python benchmarks/detect_bench.py --store-recorded 1000000 --store-queries 100000
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 
 from lineage.neardup import DEFAULT_THRESHOLD, MinHasher, SketchIndex, words
 
@@ -185,6 +191,73 @@ def datasketch_baseline(corpus: list[str], queries: list[str], threshold: float)
     return found, time.perf_counter() - start
 
 
+STORE_SOURCES = [
+    {"provider": "anthropic", "model": "claude-sonnet-4-5"}, {"provider": "openai", "model": "gpt-4o"},
+    {"provider": "google", "model": "gemini-2.5-pro"}, {"kind": "open-model", "model": "meta-llama/Llama-3.1-8B-Instruct"},
+    {"kind": "human", "name": "staff"},
+]
+
+
+def store_part(corpus: list[str], queries: list[str], labels: list[int], kinds: list[str], threshold: float) -> None:
+    """Import with sketches, then lint: what `lineage import --sketch` and `lineage lint` do."""
+    import tempfile
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    import orjson
+
+    from lineage.config import Config
+    from lineage.fingerprints import fingerprint
+    from lineage.importers import ImportOptions, ImportRequest, import_paths
+    from lineage.linting import lint
+    from lineage.linting.settings import build_settings
+    from lineage.store import Store
+
+    when = datetime(2025, 6, 1, tzinfo=timezone.utc)
+    names = [fields.get("model") or fields.get("name") for fields in STORE_SOURCES]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        parts = [folder / f"source{n}.jsonl" for n in range(len(STORE_SOURCES))]
+        handles = [part.open("wb") for part in parts]
+        for n, value in enumerate(corpus):
+            handles[n % len(STORE_SOURCES)].write(orjson.dumps({"text": value}) + b"\n")
+        for handle in handles:
+            handle.close()
+        seconds = {}
+        for sketch in (False, True):
+            store = Store.open(str(folder / f"store-{sketch}.db"), create=True)
+            start = time.perf_counter()
+            for fields, part in zip(STORE_SOURCES, parts, strict=True):
+                import_paths(store, [part], ImportRequest(source=fields, generated_at=when,
+                                                          options=ImportOptions(sketch=sketch)))
+            seconds[sketch] = time.perf_counter() - start
+            store.close()
+        data = folder / "train.jsonl"
+        with data.open("wb") as out:
+            for q, value in enumerate(queries):
+                messages = [{"role": "user", "content": f"Question {q}: tell me more."}, {"role": "assistant", "content": value}]
+                out.write(orjson.dumps({"messages": messages}) + b"\n")
+        settings = replace(build_settings(Config(), context_flags={}), near_threshold=threshold)
+        start = time.perf_counter()
+        report = lint([str(data)], store=str(folder / "store-True.db"), settings=settings)
+        lint_seconds = time.perf_counter() - start
+    attributed = {f.line - 1: f.source.model or f.source.name for f in report.findings
+                  if f.code == "LIN012" and f.source is not None}
+    right = sum(1 for q, name in attributed.items() if labels[q] >= 0 and name == names[labels[q] % len(names)])
+    # A change the fingerprint's normalisation undoes (spacing) is an exact match: no inference needed.
+    exact = sum(1 for q, label in enumerate(labels) if label >= 0 and q not in attributed
+                and fingerprint(queries[q]) == fingerprint(corpus[label]))
+    right += exact
+    positives = sum(1 for label in labels if label >= 0)
+    precision = right / (len(attributed) + exact) if attributed or exact else 1.0
+    print(f"through the store: {len(corpus):,} recorded with `lineage import --sketch`, {len(queries):,} answers linted "
+          f"({exact:,} copies the same text once normalised, found by fingerprint)")
+    print(f"  import {len(corpus) / seconds[True]:,.0f} texts/s with sketches, {len(corpus) / seconds[False]:,.0f} "
+          f"without ({seconds[True] / seconds[False]:.2f}x the time)")
+    print(f"  lint {len(queries) / lint_seconds:,.0f} examples/s, each answer looked up by its sketch; "
+          f"precision {precision:.3f}, recall {right / positives if positives else 1.0:.3f} (LIN012 naming the right source)")
+
+
 CLAIMS = [
     "Hello! I'm {name}, an AI assistant made by {maker}.", "As an AI language model developed by {maker}, I can't.",
     "I am {name}, a large language model from {maker}.", "I was trained by {maker}.", "My name is {name}.",
@@ -225,6 +298,8 @@ def main() -> int:
     parser.add_argument("--baseline-recorded", type=int, default=20_000)
     parser.add_argument("--baseline-queries", type=int, default=5_000)
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    parser.add_argument("--store-recorded", type=int, default=1_000_000, help="for the part through the store")
+    parser.add_argument("--store-queries", type=int, default=100_000)
     args = parser.parse_args()
 
     corpus, queries, labels, kinds = make_set(args.recorded, args.queries)
@@ -255,6 +330,10 @@ def main() -> int:
     print(f"  lineage.neardup   {ours_time:7.2f} s   precision {p1:.3f}  recall {r1:.3f}")
     print(f"  datasketch        {their_time:7.2f} s   precision {p2:.3f}  recall {r2:.3f}")
     print(f"  speed-up against datasketch: {their_time / ours_time:.1f}x")
+    if args.store_recorded == args.recorded and args.store_queries == args.queries:
+        store_part(corpus, queries, labels, kinds, args.threshold)
+    else:
+        store_part(*make_set(args.store_recorded, args.store_queries), args.threshold)
     self_identification_part()
     return 0
 

@@ -249,3 +249,18 @@ def test_an_inferred_origin_is_a_completions_only(tmp_path) -> None:  # type: ig
         by_code.setdefault(finding["code"], []).append(finding["line"])
     assert by_code["ANT001"] == [2] and by_code["LIN012"] == [2]
     assert by_code["LIN009"] == [1, 2]  # row 1's prompt and answer, row 2's prompt: no recorded origin
+
+
+def test_sketches_are_kept_in_their_key_trees_in_sqlite(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    store = str(tmp_path / "lineage.db")
+    _setup(tmp_path, store, "--sketch")
+    conn = sqlite3.connect(store)
+    tables = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE name LIKE 'lineage_sketch%'"))
+    # A rowid table would keep each of the millions of band rows twice: in the table and its key's index.
+    assert all("WITHOUT ROWID" in tables[name] for name in ("lineage_sketches", "lineage_sketch_bands"))
+    bands, sketches = (conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+                       for name in ("lineage_sketch_bands", "lineage_sketches"))
+    conn.close()
+    assert sketches == 2 and bands == 2 * 16

@@ -164,6 +164,8 @@ sketches = Table(
     Column("fingerprint", LargeBinary(32), primary_key=True),
     # The signature's 32-bit values, little-endian.
     Column("signature", LargeBinary, nullable=False),
+    # In SQLite, rows kept in the key's own tree: with a rowid, each would be stored twice.
+    sqlite_with_rowid=False,
 )
 sketch_bands = Table(
     "lineage_sketch_bands",
@@ -172,4 +174,5 @@ sketch_bands = Table(
     Column("band_key", BigInteger, nullable=False),
     Column("fingerprint", LargeBinary(32), nullable=False),
     PrimaryKeyConstraint("band_key", "fingerprint", name="pk_lineage_sketch_bands"),
+    sqlite_with_rowid=False,
 )
