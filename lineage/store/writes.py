@@ -262,7 +262,11 @@ class SketchWriter:
         signatures = self._hasher.signatures([self._pending[fp] for fp in fps])
         keys = self._hasher.band_keys(signatures).view(np.int64)
         packed = signatures.astype("<u4")
-        self._sketches([(fp, packed[n].tobytes()) for n, fp in enumerate(fps)])
-        self._bands([(key, fp) for fp, row in zip(fps, keys.tolist(), strict=True) for key in row])
+        # In key order: each row then lands next to the last in the tables' trees, not at random.
+        self._sketches(sorted((fp, packed[n].tobytes()) for n, fp in enumerate(fps)))
+        flat = keys.ravel()
+        order = np.argsort(flat, kind="stable")
+        owners = (order // keys.shape[1]).tolist()
+        self._bands(list(zip(flat[order].tolist(), [fps[n] for n in owners], strict=True)))
         self.added += len(fps)
         self._pending = {}
