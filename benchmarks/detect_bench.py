@@ -282,8 +282,8 @@ def self_identification_part() -> None:
     mentions = [t.format(name=n, maker=m) for t in MENTIONS for n, m, _ in MODELS]
     right = sum(1 for t, p in claims if (c := self_identification(t)) is not None and c.provider == p)
     wrong = sum(1 for t in mentions if self_identification(t) is not None)
-    start = time.perf_counter()
     plain = [text(random.Random(n), "plants") for n in range(20_000)]
+    start = time.perf_counter()
     for t in plain:
         self_identification(t)
     rate = len(plain) / (time.perf_counter() - start)

@@ -126,9 +126,34 @@ def keyword_pattern() -> str:
     return "|".join(sorted(words, key=len, reverse=True))
 
 
+def _literal_prefix(spelling: str) -> str:
+    """The lower-case text every match of a spelling starts with: up to its first pattern
+    syntax, less a last character a quantifier makes optional ("gpt" of `gpt-?[345]`)."""
+    out: list[str] = []
+    i = 0
+    while i < len(spelling):
+        char = spelling[i]
+        if char == "\\" and i + 1 < len(spelling) and not spelling[i + 1].isalnum():
+            out.append(spelling[i + 1])  # an escaped character stands for itself
+            i += 2
+            continue
+        if char in "?*{":
+            out = out[:-1]
+            break
+        if char in "[](){}|.^$\\+":
+            break
+        out.append(char)
+        i += 1
+    return "".join(out).lower()
+
+
 @lru_cache(maxsize=1)
-def _keywords() -> re.Pattern[str]:
-    return re.compile(keyword_pattern(), re.IGNORECASE)
+def _keywords() -> tuple[str, ...]:
+    """Texts every claim holds, one at least (its name or maker): a text with none of them
+    cannot make a claim. Looked for with `in` in the lower-cased text, a tenth of the cost of
+    one case-blind alternation of them all in Python's re. One that holds another is left out."""
+    found = {_literal_prefix(s) for table in (NAMES, MAKERS) for spellings in table.values() for s in spellings}
+    return tuple(sorted(k for k in found if not any(o != k and o in k for o in found)))
 
 
 @lru_cache(maxsize=1)
@@ -151,7 +176,8 @@ def compile_patterns() -> None:
 
 def self_identification(text: str) -> Claim | None:
     """The first claim in `text` to be a named provider's model, or None."""
-    if not _keywords().search(text) or not _self_words().search(text):
+    lowered = text.lower()
+    if not any(keyword in lowered for keyword in _keywords()) or not _self_words().search(text):
         return None
     best: tuple[int, Claim] | None = None
     for pattern in _patterns():

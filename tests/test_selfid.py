@@ -110,3 +110,17 @@ def test_columnar_and_row_paths_agree(dataset: Path, monkeypatch: pytest.MonkeyP
     lines = [f["line"] for f in fast["findings"] if f["code"] == "LIN011"]
     assert lines == [1235, 2501]
     assert fast["summary"] == slow["summary"] and fast["findings"] == slow["findings"]
+
+
+def test_the_first_pass_keeps_every_spelling_of_every_name() -> None:
+    from lineage.selfid import MAKERS, NAMES, _keywords, _literal_prefix
+
+    assert _literal_prefix(r"gpt-?[345](?:\.5)?") == "gpt" and _literal_prefix(r"x\.ai") == "x.ai"
+    assert _literal_prefix(r"llama(?: ?\d(?:\.\d)?)?") == "llama" and _literal_prefix("Claude") == "claude"
+    # Every spelling, literal or pattern, as a text may write it, holds one of the first pass's words.
+    written = ["GPT4", "gpt-3.5-turbo", "ChatGPT", "Llama3.1", "X.AI", "Palm 2", *(
+        s for table in (NAMES, MAKERS) for spellings in table.values() for s in spellings if s.isalpha() or " " in s
+    )]
+    for text in written:
+        assert any(k in text.lower() for k in _keywords()), text
+    assert self_identification("I am GPT4, made by OpenAI.") is not None
