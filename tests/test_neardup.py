@@ -137,6 +137,10 @@ def _lint(folder, store_url: str, *args: str) -> dict:  # type: ignore[no-untype
 
 
 def test_edited_copies_take_the_recorded_origin(tmp_path, store_url: str) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from tests.conftest import run_cli
+
     _setup(tmp_path, store_url, "--sketch")
     report = _lint(tmp_path, store_url)
     codes = report["summary"]["findings_by_code"]
@@ -147,6 +151,14 @@ def test_edited_copies_take_the_recorded_origin(tmp_path, store_url: str) -> Non
     assert [f["line"] for f in inferred] == [1, 2]
     assert all(f["severity"] == "warning" and f["source"]["provider"] == "anthropic" for f in inferred)
     assert "near-duplicate (similarity 0." in inferred[0]["message"]
+    # The mark and the similarity as fields too, for tools that read the report.
+    assert all(f["derived"] == "near-duplicate" and 0.5 <= f["similarity"] < 1 for f in inferred)
+    assert f"similarity {inferred[0]['similarity']:.2f}" in inferred[0]["message"]
+    assert not any("derived" in f for f in report["findings"] if f["code"] != "LIN012")
+    sarif = json.loads(run_cli("lint", "train.jsonl", "--store", store_url, "--format", "sarif", cwd=tmp_path).stdout)
+    marked = [r["properties"] for r in sarif["runs"][0]["results"] if r["ruleId"] == "LIN012"]
+    assert [m["derived"] for m in marked] == ["near-duplicate"] * 2
+    assert [m["similarity"] for m in marked] == [f["similarity"] for f in inferred]
     # Turned off in the configuration, or too high a bar: nothing is inferred.
     (tmp_path / "lineage.toml").write_text("near_duplicates = false\n")
     assert "LIN012" not in _lint(tmp_path, store_url)["summary"]["findings_by_code"]

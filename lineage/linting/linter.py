@@ -459,6 +459,7 @@ class Linter:
                 f"from {label}, and that source's terms are applied to it; if it came from elsewhere, record its "
                 "own origin (`lineage import`)",
                 segment[0], segment[2], sources[0] if sources else None, None, _example_fingerprint(fps), record.split,
+                derived="near-duplicate", similarity=round(similarity, 4),
             ))
             return
 

@@ -41,6 +41,10 @@ class LintFinding(NamedTuple):
     split: str | None = None
     # How many segments of the example this finding covers (same source, same rule).
     segments: int = 1
+    # How the source was found when it was not recorded for this text: "near-duplicate" (LIN012),
+    # with the similarity to the recorded text it was inferred from.
+    derived: str | None = None
+    similarity: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +61,8 @@ class LintFinding(NamedTuple):
             "source_label": self.source.label() if self.source else None,
             "citation": self.citation.to_dict() if self.citation else None,
             "example_fingerprint": self.example_fingerprint,
+            # Only on inferred origins: a field for every one of a million findings would be noise.
+            **({"derived": self.derived, "similarity": self.similarity} if self.derived else {}),
         }
 
 

@@ -182,6 +182,8 @@ def _result(finding: LintFinding, index: int, report: Report, base: Path, seen: 
         properties["source"] = finding.source.label()
     if finding.citation is not None:
         properties["citation"] = finding.citation.to_dict()
+    if finding.derived:
+        properties["derived"], properties["similarity"] = finding.derived, finding.similarity
     text = finding.message or finding.code
     details = [d for d in (where, finding.source.label() if finding.source else "") if d]
     if details:
