@@ -223,7 +223,7 @@ def store_part(corpus: list[str], queries: list[str], labels: list[int], kinds: 
             handles[n % len(STORE_SOURCES)].write(orjson.dumps({"text": value}) + b"\n")
         for handle in handles:
             handle.close()
-        seconds = {}
+        seconds, sizes = {}, {}
         for sketch in (False, True):
             store = Store.open(str(folder / f"store-{sketch}.db"), create=True)
             start = time.perf_counter()
@@ -232,6 +232,7 @@ def store_part(corpus: list[str], queries: list[str], labels: list[int], kinds: 
                                                           options=ImportOptions(sketch=sketch)))
             seconds[sketch] = time.perf_counter() - start
             store.close()
+            sizes[sketch] = sum(f.stat().st_size for f in folder.glob(f"store-{sketch}.db*"))
         data = folder / "train.jsonl"
         with data.open("wb") as out:
             for q, value in enumerate(queries):
@@ -253,7 +254,8 @@ def store_part(corpus: list[str], queries: list[str], labels: list[int], kinds: 
     print(f"through the store: {len(corpus):,} recorded with `lineage import --sketch`, {len(queries):,} answers linted "
           f"({exact:,} copies the same text once normalised, found by fingerprint)")
     print(f"  import {len(corpus) / seconds[True]:,.0f} texts/s with sketches, {len(corpus) / seconds[False]:,.0f} "
-          f"without ({seconds[True] / seconds[False]:.2f}x the time)")
+          f"without ({seconds[True] / seconds[False]:.2f}x the time); store {sizes[True] / 2**20:,.0f} MiB with, "
+          f"{sizes[False] / 2**20:,.0f} MiB without ({(sizes[True] - sizes[False]) / len(corpus):,.0f} bytes a sketch)")
     print(f"  lint {len(queries) / lint_seconds:,.0f} examples/s, each answer looked up by its sketch; "
           f"precision {precision:.3f}, recall {right / positives if positives else 1.0:.3f} (LIN012 naming the right source)")
 
