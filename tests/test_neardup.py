@@ -276,3 +276,21 @@ def test_sketches_are_kept_in_their_key_trees_in_sqlite(tmp_path) -> None:  # ty
                        for name in ("lineage_sketch_bands", "lineage_sketches"))
     conn.close()
     assert sketches == 2 and bands == 2 * 16
+
+
+def test_chinese_and_japanese_texts_are_compared_by_characters() -> None:
+    from lineage.neardup import MinHasher, SketchIndex, sketchable, words
+
+    # No spaces between words: each character is a word, so pairs are character bigrams.
+    assert words("我是助手。Hello, world!") == ["我", "是", "助", "手", "hello", "world"]
+    recorded = ["植物需要充足的阳光和水分。每周浇水一次\uff0c并保持土壤排水良好。春天是换盆的最佳时间。",
+                "毎日少しずつ水をあげてください。日当たりの良い窓辺に置くと、葉がよく育ちます。"]
+    edited = ["植物需要充足的阳光和水份。每周浇水一次,并保持土壤排水良好。春天是换盆的最佳时机。",
+              "毎日少しずつ水をあげてください。日当たりの良い窓辺に置くと葉がよく育ちます"]
+    unrelated = "这家餐厅的菜很好吃\uff0c价格也很合理\uff0c我们下次还会再来。"
+    assert all(sketchable(t) for t in [*recorded, *edited, unrelated]) and not sketchable("好的。")
+    hasher = MinHasher()
+    index = SketchIndex(hasher)
+    index.add(hasher.signatures(recorded), ids=[1, 2])
+    found = index.query(hasher.signatures([*edited, unrelated]))
+    assert [(m.query, m.id) for m in found] == [(0, 1), (1, 2)]
