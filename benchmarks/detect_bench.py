@@ -224,6 +224,13 @@ def store_part(corpus: list[str], queries: list[str], labels: list[int], kinds: 
         for handle in handles:
             handle.close()
         seconds, sizes = {}, {}
+        # A first small import of each kind, untimed: neither timed one pays for warming up.
+        warm = folder / "warm.jsonl"
+        warm.write_bytes(b"".join(orjson.dumps({"text": value}) + b"\n" for value in corpus[:2000]))
+        for sketch in (False, True):
+            store = Store.open(str(folder / f"warm-{sketch}.db"), create=True)
+            import_paths(store, [warm], ImportRequest(source=STORE_SOURCES[0], options=ImportOptions(sketch=sketch)))
+            store.close()
         for sketch in (False, True):
             store = Store.open(str(folder / f"store-{sketch}.db"), create=True)
             start = time.perf_counter()
@@ -245,8 +252,10 @@ def store_part(corpus: list[str], queries: list[str], labels: list[int], kinds: 
     attributed = {f.line - 1: f.source.model or f.source.name for f in report.findings
                   if f.code == "LIN012" and f.source is not None}
     right = sum(1 for q, name in attributed.items() if labels[q] >= 0 and name == names[labels[q] % len(names)])
-    # A change the fingerprint's normalisation undoes (spacing) is an exact match: no inference needed.
-    exact = sum(1 for q, label in enumerate(labels) if label >= 0 and q not in attributed
+    # A change the fingerprint's normalisation undoes (spacing) is an exact match: no inference
+    # needed. It counts where lint found its origin (no LIN009 for it).
+    untracked = {f.line - 1 for f in report.findings if f.code == "LIN009"}
+    exact = sum(1 for q, label in enumerate(labels) if label >= 0 and q not in attributed and q not in untracked
                 and fingerprint(queries[q]) == fingerprint(corpus[label]))
     right += exact
     positives = sum(1 for label in labels if label >= 0)

@@ -126,6 +126,10 @@ def keyword_pattern() -> str:
     return "|".join(sorted(words, key=len, reverse=True))
 
 
+# Letters re.IGNORECASE takes for i and s where str.lower() does not (dotted and dotless I, long s).
+_AS_IGNORECASE = {0x130: "i", 0x131: "i", 0x17F: "s"}
+
+
 def _literal_prefix(spelling: str) -> str:
     """The lower-case text every match of a spelling starts with: up to its first pattern
     syntax, less a last character a quantifier makes optional ("gpt" of `gpt-?[345]`)."""
@@ -176,7 +180,7 @@ def compile_patterns() -> None:
 
 def self_identification(text: str) -> Claim | None:
     """The first claim in `text` to be a named provider's model, or None."""
-    lowered = text.lower()
+    lowered = text.lower() if text.isascii() else text.translate(_AS_IGNORECASE).lower()
     if not any(keyword in lowered for keyword in _keywords()) or not _self_words().search(text):
         return None
     best: tuple[int, Claim] | None = None

@@ -273,21 +273,22 @@ def test_shared_table_reaches_forked_workers() -> None:
     assert got is None
 
 
-def _stage_in_a_child(url: str, shared: object, part: int, fail: bool) -> None:
+def _stage_in_a_child(url: str, shared: object, part: int) -> None:
     index = OriginIndex(url, preload=True, shared=shared)  # type: ignore[arg-type]  # as a worker's
-    if fail:
-        shared.stage_failed(part)  # type: ignore[attr-defined]
-    else:
-        index.stage(shared, part)  # type: ignore[arg-type]
+    index.stage(shared, part)  # type: ignore[arg-type]
     index.close()
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the shared table is for forked workers")
 @pytest.mark.parametrize("case", ["staged", "one part failed", "one worker gone"])
-def test_forked_workers_read_parts_of_the_store_for_the_table(tmp_path: Path, case: str) -> None:
+def test_forked_workers_read_parts_of_the_store_for_the_table(
+    tmp_path: Path, case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import multiprocessing
+    import os
     import sqlite3
 
+    from lineage.linting import preload
     from lineage.linting.preload import SharedTable
 
     store = tmp_path / "lineage.db"
@@ -300,11 +301,22 @@ def test_forked_workers_read_parts_of_the_store_for_the_table(tmp_path: Path, ca
     expected = {fp: plain.keys(value) for fp, value in plain.find(fps).items()}
     # Six origins in three parts: the text recorded from two sources has them in parts 1 and 2.
     assert plain.size == 6 and any(len(keys) == 2 for keys in expected.values())
+    parent = os.getpid()
+    read: list[tuple[int, int]] = []  # the ranges this process reads itself
+    real = preload.load_rows
+
+    def load_rows(sql, low, high, batches, damaged):  # type: ignore[no-untyped-def]
+        if os.getpid() != parent and case == "one part failed" and low == 4:
+            raise MemoryError  # a worker that cannot read its part: the parent reads it
+        if os.getpid() == parent:
+            read.append((low, high))
+        return real(sql, low, high, batches, damaged)
+
+    monkeypatch.setattr(preload, "load_rows", load_rows)
     context = multiprocessing.get_context("fork")
-    shared = SharedTable(plain.size, context, parts=3)
+    shared = SharedTable(100, context, parts=3, ids=plain.size)
     workers = [1] if case == "one worker gone" else [1, 2]
-    children = [context.Process(target=_stage_in_a_child, args=(url, shared, part, case == "one part failed" and part == 2))
-                for part in workers]
+    children = [context.Process(target=_stage_in_a_child, args=(url, shared, part)) for part in workers]
     for child in children:
         child.start()
     for child in children:
@@ -314,6 +326,7 @@ def test_forked_workers_read_parts_of_the_store_for_the_table(tmp_path: Path, ca
     index = OriginIndex(url, preload=True, staged=shared)
     assert {fp: index.keys(value) for fp, value in index.find(fps).items()} == expected
     assert len(index.table) == len(plain.table)  # type: ignore[arg-type]
+    assert read == ([(0, 2)] if case == "staged" else [(0, 2), (4, 6)])
     index.close()
     plain.close()
 

@@ -124,3 +124,6 @@ def test_the_first_pass_keeps_every_spelling_of_every_name() -> None:
     for text in written:
         assert any(k in text.lower() for k in _keywords()), text
     assert self_identification("I am GPT4, made by OpenAI.") is not None
+    # Letters the full patterns' case-blind matching takes for others: the first pass does too.
+    for text in ("I am GEM\u0130N\u0130.", "I am Gem\u0131n\u0131.", "I am Mi\u017ftral, made by Mi\u017ftral AI."):
+        assert self_identification(text) is not None, text

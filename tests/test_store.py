@@ -189,3 +189,32 @@ def test_capture_refuses_parents_that_are_not_fingerprints(store: Store) -> None
         run.record("y", parents=[fingerprint("a").hex()])
     (origin,) = store.lookup([fingerprint("y")])[fingerprint("y")]
     assert origin.parents == (fingerprint("a"),)
+
+
+@pytest.mark.postgres
+def test_errors_on_the_drivers_own_cursor_reach_the_store_as_its_own(pg_url: str) -> None:
+    """Bulk writes on PostgreSQL COPY through psycopg's cursor; a deadlock there must still be
+    seen by the store's retry, and any other error become its one-line message."""
+    from sqlalchemy.exc import DBAPIError
+
+    from lineage.store.engine import is_busy
+    from lineage.store.writes import driver_errors
+
+    store = Store.open(pg_url, create=True)
+    try:
+        with store.engine.connect() as conn:
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            with pytest.raises(DBAPIError) as caught, driver_errors(conn, "SELECT"):
+                cursor.execute("DO $$ BEGIN RAISE EXCEPTION 'deadlock' USING ERRCODE = '40P01'; END $$")
+        assert is_busy(caught.value)
+
+        def failing(conn) -> None:  # type: ignore[no-untyped-def]
+            cursor = conn.connection.dbapi_connection.cursor()
+            with driver_errors(conn, "SELECT"):
+                cursor.execute("SELECT 1/0")
+
+        with pytest.raises(StoreError) as error:
+            store.write(failing)
+        assert "division by zero" in str(error.value)
+    finally:
+        store.close()

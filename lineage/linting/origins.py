@@ -188,7 +188,7 @@ class OriginIndex:
                 self.sources[ident] = SourceSpec(
                     kind=kind, provider=provider, model=model, channel=channel, license=license, name=name
                 )
-        # The largest id bounds the row count without counting (origins are never deleted).
+        # The largest id bounds the row count without counting (a deleted origin leaves a gap).
         (largest,) = [row for rows in self.reader.batches("SELECT max(id) FROM lineage_origins") for row in rows]
         self.size = largest[0] or 0
         if preload is None:
@@ -230,7 +230,8 @@ class OriginIndex:
 
     def stage(self, shared: SharedTable, part: int) -> None:
         """Read one part of the store's origins into `shared`, for the process that loads the
-        table; if that fails, it reads the part itself (and says what is wrong)."""
+        table. If that fails, the loading process is told to read the part itself: it says what
+        is wrong if it fails there too, and goes on if not (a worker short of memory, say)."""
         from lineage.linting.preload import chunk_sql, load_rows
 
         low, high = shared.part_range(part)

@@ -174,8 +174,8 @@ def load_table(
             got = load_rows(sql, low, high, batches, damaged)
         blobs.append(got[0])
         key_parts.append(got[1])
-    if largest_id > staged.capacity:  # origins recorded since the workers were forked
-        got = load_rows(sql, staged.capacity, largest_id, batches, damaged)
+    if largest_id > staged.ids:  # origins recorded since the workers were forked
+        got = load_rows(sql, staged.ids, largest_id, batches, damaged)
         blobs.append(got[0])
         key_parts.append(got[1])
     rows = np.concatenate([np.frombuffer(b, dtype=np.uint64) for b in blobs]) if blobs else np.zeros(0, np.uint64)
@@ -208,22 +208,24 @@ class SharedTable:
     _HEADER = 32  # status, rows, bytes of pickled extras (multi-source keys and prefix clashes)
     _LOADING, _READY, _FAILED = 0, 1, 2
 
-    def __init__(self, capacity: int, context: Any, parts: int = 1) -> None:
+    def __init__(self, capacity: int, context: Any, parts: int = 1, ids: int | None = None) -> None:
         self.capacity = capacity
+        # The ids the parts cut up (the store's largest when the run began); up to `capacity` rows fit.
+        self.ids = capacity if ids is None else min(ids, capacity)
         # The extras are small in any real store; past this room the workers load for themselves.
         self._room = 64 * capacity + (1 << 20)
         self._map = mmap.mmap(-1, self._HEADER + 48 * capacity + self._room)
         self._done = context.Event()
         self.parts = max(1, parts)
         # Per part: status and row count; then fingerprints and keys, each at its ids' offset.
-        self._stage: mmap.mmap | None = mmap.mmap(-1, 16 * self.parts + 40 * max(capacity, 1)) if self.parts > 1 else None
+        self._stage: mmap.mmap | None = mmap.mmap(-1, 16 * self.parts + 40 * max(self.ids, 1)) if self.parts > 1 else None
         self._staged = [context.Event() for _ in range(self.parts)]
         # Set by the parent: when true, a part still being read is given up and read again.
         self.give_up: Callable[[], bool] = lambda: False
 
     def part_range(self, part: int) -> tuple[int, int]:
         """The ids (low, high] of a part."""
-        return self.capacity * part // self.parts, self.capacity * (part + 1) // self.parts
+        return self.ids * part // self.parts, self.ids * (part + 1) // self.parts
 
     def stage(self, part: int, blob: bytes, keys: np.ndarray) -> None:
         """Publish the rows of one part (in the worker that read them)."""
@@ -232,19 +234,23 @@ class SharedTable:
         if self._stage is None or count > high - low or len(blob) != 32 * count:
             self.stage_failed(part)
             return
-        fps, stage_keys = self._stage_views(low, count)
-        fps[:] = np.frombuffer(blob, dtype=np.uint64)
-        stage_keys[:] = keys
-        status = np.frombuffer(self._stage, dtype=np.int64, count=2 * self.parts)
-        status[2 * part + 1], status[2 * part] = count, self._READY
+        self._write_part(part, low, blob, keys)
         self._staged[part].set()
         self.release()  # this process's mapping; the parent's holds the rows until it takes them
+
+    def _write_part(self, part: int, low: int, blob: bytes, keys: np.ndarray) -> None:
+        fps, stage_keys = self._stage_views(low, len(keys))
+        fps[:] = np.frombuffer(blob, dtype=np.uint64)
+        stage_keys[:] = keys
+        status = np.frombuffer(self._stage, dtype=np.int64, count=2 * self.parts)  # type: ignore[arg-type]
+        status[2 * part + 1], status[2 * part] = len(keys), self._READY
 
     def stage_failed(self, part: int) -> None:
         """Tell the parent to read this part itself."""
         if self._stage is not None:
             np.frombuffer(self._stage, dtype=np.int64, count=2 * self.parts)[2 * part] = self._FAILED
         self._staged[part].set()
+        self.release()
 
     def take(self, part: int) -> tuple[np.ndarray, np.ndarray] | None:
         """A part's fingerprints (as uint64 words) and keys, once staged; None if it was not."""
@@ -262,14 +268,14 @@ class SharedTable:
         """Free the staging mapping, once the table is built."""
         stage, self._stage = self._stage, None
         if stage is not None:
-            with contextlib.suppress(BufferError):  # a view still held somewhere: freed at exit instead
+            with contextlib.suppress(BufferError):  # a view still held: freed with the last of them
                 stage.close()
 
     def _stage_views(self, low: int, count: int) -> tuple[np.ndarray, np.ndarray]:
         assert self._stage is not None
         at = 16 * self.parts
         fps = np.frombuffer(self._stage, dtype=np.uint64, count=4 * count, offset=at + 32 * low)
-        keys = np.frombuffer(self._stage, dtype=np.int64, count=count, offset=at + 32 * self.capacity + 8 * low)
+        keys = np.frombuffer(self._stage, dtype=np.int64, count=count, offset=at + 32 * self.ids + 8 * low)
         return fps, keys
 
     def _header(self) -> np.ndarray:

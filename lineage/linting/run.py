@@ -396,7 +396,8 @@ def _lint_forked(job: LintJob, pieces: list[Piece], jobs: int, progress: Callabl
         if job.preload if job.preload is not None else probe.worth_preloading(job.input_bytes):
             from lineage.linting.preload import SharedTable
 
-            shared = SharedTable(probe.size, context, parts=jobs)
+            # Room for origins recorded while the run starts: pages never written cost nothing.
+            shared = SharedTable(probe.size + probe.size // 20 + 4096, context, parts=jobs, ids=probe.size)
             shared.give_up = lambda: bool(stop.value)  # a worker that died reads no part
             worker_job = replace(job, preload=True, shared=shared)
     results: queue.SimpleQueue[Any] = queue.SimpleQueue()

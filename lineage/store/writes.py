@@ -8,12 +8,14 @@ an order of magnitude slower. Both run on the caller's SQLAlchemy connection and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Connection, Insert, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from lineage.sources import SourceSpec
 from lineage.store.schema import SourceRow, origins
@@ -30,6 +32,16 @@ def insert_ignoring_duplicates(conn: Connection, table: Any, index_elements: Seq
     if name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
     raise NotImplementedError(f"the lineage store does not support {name}")
+
+
+@contextmanager
+def driver_errors(conn: Connection, sql: str) -> Iterator[None]:
+    """Errors of work done on the driver's own cursor, raised as SQLAlchemy raises them: the
+    store's retry of a busy or deadlocked transaction, and its one-line errors, see them."""
+    try:
+        yield
+    except conn.dialect.dbapi.Error as exc:  # type: ignore[union-attr]
+        raise DBAPIError.instance(sql, None, exc, conn.dialect.dbapi.Error) from exc  # type: ignore[union-attr]
 
 
 def to_utc_naive(moment: datetime | None) -> datetime | None:
@@ -156,20 +168,21 @@ class OriginWriter:
         columns = ", ".join(COLUMNS)
         cursor = self._conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS lineage_origins_staging "
-                "(fingerprint bytea, source_id integer, generated_at timestamp, role varchar(16), "
-                "run_id integer, parents bytea, external_id varchar(256), text text) ON COMMIT DROP"
-            )
-            with cursor.copy(f"COPY lineage_origins_staging ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cursor.execute(
-                f"INSERT INTO lineage_origins ({columns}) SELECT {columns} FROM lineage_origins_staging "
-                "ON CONFLICT (fingerprint, source_id) DO NOTHING"
-            )
-            added = cursor.rowcount
-            cursor.execute("TRUNCATE lineage_origins_staging")
+            with driver_errors(self._conn, "INSERT INTO lineage_origins"):
+                cursor.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS lineage_origins_staging "
+                    "(fingerprint bytea, source_id integer, generated_at timestamp, role varchar(16), "
+                    "run_id integer, parents bytea, external_id varchar(256), text text) ON COMMIT DROP"
+                )
+                with cursor.copy(f"COPY lineage_origins_staging ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cursor.execute(
+                    f"INSERT INTO lineage_origins ({columns}) SELECT {columns} FROM lineage_origins_staging "
+                    "ON CONFLICT (fingerprint, source_id) DO NOTHING"
+                )
+                added = cursor.rowcount
+                cursor.execute("TRUNCATE lineage_origins_staging")
         finally:
             cursor.close()
         return max(added, 0)
@@ -204,14 +217,15 @@ class TupleInsert:
         staging = f"{self._table}_staging"
         cursor = self._conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {self._table}) ON COMMIT DROP")
-            with cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cursor.execute(f"INSERT INTO {self._table} ({columns}) SELECT {columns} FROM {staging} "
-                           f"ON CONFLICT ({', '.join(self._conflict)}) DO NOTHING")
-            added = cursor.rowcount
-            cursor.execute(f"TRUNCATE {staging}")
+            with driver_errors(self._conn, f"INSERT INTO {self._table}"):
+                cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {self._table}) ON COMMIT DROP")
+                with cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cursor.execute(f"INSERT INTO {self._table} ({columns}) SELECT {columns} FROM {staging} "
+                               f"ON CONFLICT ({', '.join(self._conflict)}) DO NOTHING")
+                added = cursor.rowcount
+                cursor.execute(f"TRUNCATE {staging}")
         finally:
             cursor.close()
         return max(added, 0)
