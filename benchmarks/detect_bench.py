@@ -22,7 +22,7 @@ over claims and mere mentions in several languages.
 
     python benchmarks/detect_bench.py                         # 1,000,000 recorded, 100,000 queries
     python benchmarks/detect_bench.py --recorded 100000 --queries 20000
-    python benchmarks/detect_bench.py --store-recorded 1000000 --store-queries 100000
+    python benchmarks/detect_bench.py --store-recorded 200000 --store-queries 20000   # a smaller store part
 """
 
 from __future__ import annotations
@@ -309,8 +309,8 @@ def main() -> int:
     parser.add_argument("--baseline-recorded", type=int, default=20_000)
     parser.add_argument("--baseline-queries", type=int, default=5_000)
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
-    parser.add_argument("--store-recorded", type=int, default=1_000_000, help="for the part through the store")
-    parser.add_argument("--store-queries", type=int, default=100_000)
+    parser.add_argument("--store-recorded", type=int, help="for the part through the store (default: --recorded)")
+    parser.add_argument("--store-queries", type=int, help="(default: --queries)")
     args = parser.parse_args()
 
     corpus, queries, labels, kinds = make_set(args.recorded, args.queries)
@@ -341,6 +341,8 @@ def main() -> int:
     print(f"  lineage.neardup   {ours_time:7.2f} s   precision {p1:.3f}  recall {r1:.3f}")
     print(f"  datasketch        {their_time:7.2f} s   precision {p2:.3f}  recall {r2:.3f}")
     print(f"  speed-up against datasketch: {their_time / ours_time:.1f}x")
+    args.store_recorded = args.recorded if args.store_recorded is None else args.store_recorded
+    args.store_queries = args.queries if args.store_queries is None else args.store_queries
     if args.store_recorded == args.recorded and args.store_queries == args.queries:
         store_part(corpus, queries, labels, kinds, args.threshold)
     else:

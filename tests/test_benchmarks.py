@@ -41,5 +41,6 @@ def test_detect_benchmark_runs_on_a_small_input() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     for line in ("threshold 0.5: precision", "recall drop-1-sentence", "speed-up against datasketch",
+                 "through the store: 3,000 recorded", "import", "bytes a sketch", "LIN012 naming the right source",
                  "self-identification: recall"):
         assert line in result.stdout, result.stdout
