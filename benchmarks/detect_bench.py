@@ -198,7 +198,7 @@ STORE_SOURCES = [
 ]
 
 
-def store_part(corpus: list[str], queries: list[str], labels: list[int], kinds: list[str], threshold: float) -> None:
+def store_part(corpus: list[str], queries: list[str], labels: list[int], threshold: float) -> None:
     """Import with sketches, then lint: what `lineage import --sketch` and `lineage lint` do."""
     import tempfile
     from datetime import datetime, timezone
@@ -344,9 +344,10 @@ def main() -> int:
     args.store_recorded = args.recorded if args.store_recorded is None else args.store_recorded
     args.store_queries = args.queries if args.store_queries is None else args.store_queries
     if args.store_recorded == args.recorded and args.store_queries == args.queries:
-        store_part(corpus, queries, labels, kinds, args.threshold)
+        store_part(corpus, queries, labels, args.threshold)
     else:
-        store_part(*make_set(args.store_recorded, args.store_queries), args.threshold)
+        corpus, queries, labels, _ = make_set(args.store_recorded, args.store_queries)
+        store_part(corpus, queries, labels, args.threshold)
     self_identification_part()
     return 0
 

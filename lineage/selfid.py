@@ -121,9 +121,11 @@ def _patterns() -> tuple[re.Pattern[str], ...]:
 @lru_cache(maxsize=1)
 def keyword_pattern() -> str:
     """A pattern any claim matches (names and makers alone), for a fast first pass over many
-    texts; valid in Python's re and in RE2 (pyarrow.compute)."""
+    texts with RE2 (pyarrow.compute), used case-blind. RE2's case folding does not take dotted
+    and dotless I for i as Python's re does: those letters are spelled out (no spelling has an
+    `i` inside pattern syntax)."""
     words = {w for table in (NAMES, MAKERS) for spellings in table.values() for w in spellings}
-    return "|".join(sorted(words, key=len, reverse=True))
+    return "|".join(sorted(words, key=len, reverse=True)).replace("i", "[i\u0130\u0131]")
 
 
 # Letters re.IGNORECASE takes for i and s where str.lower() does not (dotted and dotless I, long s).

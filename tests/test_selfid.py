@@ -99,6 +99,8 @@ def test_columnar_and_row_paths_agree(dataset: Path, monkeypatch: pytest.MonkeyP
     rows = [chat(f"Question {i}?", f"Plain answer number {i}.") for i in range(3000)]
     rows[1234] = ROWS[0]
     rows[2500] = ROWS[2]
+    # Spelt with a dotted capital I, which Python's case-blind re takes for i and RE2 does not.
+    rows[2900] = chat("Who are you?", "Hello! I am GEM\u0130N\u0130.")
     write_jsonl(dataset / "big.jsonl", rows)
     with monkeypatch.context() as patch:
         patch.setattr(run, "_COLUMNAR_MIN_BYTES", 0)
@@ -108,7 +110,7 @@ def test_columnar_and_row_paths_agree(dataset: Path, monkeypatch: pytest.MonkeyP
         patch.setattr(linter_module, "_columnar_available", lambda: False)
         slow = json.loads(render(run.lint(["big.jsonl"]), "json"))
     lines = [f["line"] for f in fast["findings"] if f["code"] == "LIN011"]
-    assert lines == [1235, 2501]
+    assert lines == [1235, 2501, 2901]
     assert fast["summary"] == slow["summary"] and fast["findings"] == slow["findings"]
 
 
