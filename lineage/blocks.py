@@ -43,6 +43,8 @@ class Rows:
     table: Any = None
     raw: bytes | None = None
     split: str | None = None
+    # JSONL: the newlines in `raw`, so that a reader of a byte range knows the lines it read.
+    lines: int = 0
 
     @property
     def size(self) -> int:
@@ -86,7 +88,7 @@ def iter_jsonl_blocks(path: str | os.PathLike[str], start: int = 0, end: int = -
                 position += len(raw)
                 newlines = raw.count(b"\n")
                 table = parse(raw, newlines) if parse is not None else None
-                yield Rows(name, line, table=table, raw=raw)
+                yield Rows(name, line, table=table, raw=raw, lines=newlines)
                 line += newlines
     except (OSError, EOFError, zlib.error) as exc:
         raise _read_error(exc, name) from None

@@ -401,9 +401,14 @@ def jsonl_chunks(path: str | os.PathLike[str], parts: int, *, min_size: int = 1 
             line += f.read(end - start).count(b"\n")
 
 
-def jsonl_bounds(path: str | os.PathLike[str], parts: int, *, min_size: int = 1 << 20) -> list[int]:
+def jsonl_bounds(path: str | os.PathLike[str], parts: int, *, min_size: int = 1 << 20, taper: int = 0) -> list[int]:
     """The byte offsets that cut an uncompressed JSONL file into about `parts` ranges at line
-    starts: `[0, ..., size]`. Cheap: a seek and a line read per cut."""
+    starts: `[0, ..., size]`. Cheap: a seek and a line read per cut.
+
+    With `taper` (a number of processes taking the ranges in turn), the ranges of the file's
+    last part shrink, each at most a 2 * taper-th of what is left (down to `min_size`): the
+    processes then run out of work within a small range of each other, not a whole one apart.
+    """
     p = Path(path)
     size = p.stat().st_size
     if parts <= 1 or size < 2 * min_size:
@@ -411,8 +416,11 @@ def jsonl_bounds(path: str | os.PathLike[str], parts: int, *, min_size: int = 1 
     step = max(size // parts, min_size)
     bounds = [0]
     with open(p, "rb") as f:
-        while bounds[-1] + step < size:
-            f.seek(bounds[-1] + step)
+        while True:
+            want = min(step, max((size - bounds[-1]) // (2 * taper), min_size)) if taper else step
+            if bounds[-1] + want >= size:
+                break
+            f.seek(bounds[-1] + want)
             f.readline()  # to the start of the next line
             position = f.tell()
             if position >= size:

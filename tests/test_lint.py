@@ -400,6 +400,48 @@ def test_jobs_give_the_same_report(project: Path, tmp_path: Path) -> None:
     assert [f["message"].split("'")[1] for f in one["findings"] if f["code"] == "LIN007"] == ["zeta", "alpha"]
 
 
+def test_jobs_number_lines_alike_on_the_row_path(project: Path) -> None:
+    # A forced layout sends every block down the row path, which counts a range's lines itself.
+    big = project / "jobs" / "rows.jsonl"
+    big.parent.mkdir(exist_ok=True)
+    lines = [orjson.dumps(r) for r in MIXED]
+    with big.open("wb") as handle:
+        for _ in range(4000):
+            handle.write(b"\n".join(lines) + b"\n")
+    assert big.stat().st_size > 4 << 20  # large enough to be split
+    args = ["jobs/rows.jsonl", "--format", "json", "--layout", "openai-chat"]
+    one = json.loads(lint(project, *args)[1])
+    two = json.loads(lint(project, *args, "--jobs", "2")[1])
+    assert one == two
+    claude = [n + 1 for n, row in enumerate(MIXED) if row in CLAUDE]
+    assert [f["line"] for f in two["findings"] if f["code"] == "ANT001"] == [
+        n * len(MIXED) + line for n in range(4000) for line in claude
+    ]
+
+
+def test_a_range_finished_before_the_one_ahead_of_it_gets_its_lines_at_the_end() -> None:
+    import multiprocessing
+
+    from lineage.linting.run import Piece, _Lines, _Plan, _shift_lines
+    from lineage.report.model import LintFinding, Report
+
+    plan = _Plan([Piece("a.jsonl", "jsonl", 0, 10, 1), Piece("a.jsonl", "jsonl", 10, 20, 1),
+                  Piece("a.jsonl", "jsonl", 20, 30, 1), Piece("b.parquet", "parquet", 0, 1, 0)],
+                 [True, False, False, True])
+    lines = _Lines(plan, multiprocessing.get_context("fork"))
+    assert [lines.start(n) for n in range(4)] == [1, 1, 1, 0]
+    assert lines.finished(2, 7) is None  # ranges 0 and 1 not yet counted
+    assert lines.finished(0, 5) == 1
+    assert lines.finished(1, 3) == 6  # after range 0's five lines
+    assert lines.start(1) == 6
+    assert lines.finished(3, 0) == 0
+    assert lines.final() == [1, 6, 9, 0]
+    report = Report(findings=[LintFinding("a.jsonl", 2, "ANT001", "error", "m"), LintFinding("a.jsonl", None, "X", "warning", "m")])
+    _shift_lines(report, 8)
+    assert [f.line for f in report.findings] == [10, None]
+    assert report.findings[0][2:] == ("ANT001", "error", "m", None, None, None, None, None, None, 1, None, None)
+
+
 def test_an_empty_configured_folder_is_not_an_error(tmp_path: Path) -> None:
     (tmp_path / "lineage.toml").write_text('paths = ["data/"]\n')
     (tmp_path / "data").mkdir()

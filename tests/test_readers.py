@@ -515,3 +515,30 @@ def test_folder_hash_is_stable_and_changes_with_content(tmp_path: Path) -> None:
 def test_file_sha256_missing(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         file_sha256(tmp_path / "nope")
+
+
+def test_jsonl_bounds_cut_at_line_starts_and_taper_at_the_end(tmp_path: Path) -> None:
+    from itertools import pairwise
+
+    from lineage.readers import jsonl_bounds
+
+    path = tmp_path / "big.jsonl"
+    lines = [b'{"n": %d, "text": "%s"}\n' % (n, b"x" * (n % 50)) for n in range(200_000)]
+    path.write_bytes(b"".join(lines))
+    data = path.read_bytes()
+    starts = {0, *(i + 1 for i, byte in enumerate(data) if byte == 0x0A)}
+    even = jsonl_bounds(path, 8, min_size=1 << 16)
+    tapered = jsonl_bounds(path, 8, min_size=1 << 16, taper=2)
+    for bounds in (even, tapered):
+        assert bounds[0] == 0 and bounds[-1] == len(data)
+        assert set(bounds) <= starts
+    sizes = [b - a for a, b in pairwise(even)]
+    assert len(even) == 9 and max(sizes) - min(sizes) < 1000  # a few lines
+    shrinking = [b - a for a, b in pairwise(tapered)]
+    # As many whole ranges first, then each at most a quarter of what is left, to the floor.
+    assert max(shrinking) <= max(sizes) + 100
+    assert shrinking[-2] < sizes[0] // 8
+    left = len(data)
+    for size in shrinking[:-1]:
+        assert size <= max(left // 4, 1 << 16) + 100
+        left -= size

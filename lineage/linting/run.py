@@ -17,7 +17,6 @@ import multiprocessing
 import os
 import signal
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -85,12 +84,35 @@ class Piece:
             return iter_jsonl_blocks(self.path, self.start, self.end, self.first_line)
         return None
 
-    def lint(self, linter: Linter, progress: Callable[[int], None] | None = None) -> None:
+    def lint(self, linter: Linter, progress: Callable[[int], None] | None = None) -> int:
+        """Lint the piece into the linter's report; for a byte range of a JSONL file, return the
+        lines in it (the next range's first line is this one's plus those), else 0."""
         blocks = self.blocks(linter)
+        lines = 0
         if blocks is not None:
-            linter.lint_blocks(blocks, self.path, self.format, progress=progress)
-        else:
-            linter.lint_records(self.records(linter.settings), self.path, self.format, progress=progress)
+
+            def counted(blocks: Iterator[Rows]) -> Iterator[Rows]:
+                nonlocal lines
+                for block in blocks:
+                    lines += block.lines
+                    yield block
+
+            linter.lint_blocks(counted(blocks), self.path, self.format, progress=progress)
+            return lines if self.format == "jsonl" and self.end >= 0 else 0
+        linter.lint_records(self.records(linter.settings), self.path, self.format, progress=progress)
+        return _lines_in(self.path, self.start, self.end) if self.format == "jsonl" and self.end >= 0 else 0
+
+
+def _lines_in(path: str, start: int, end: int) -> int:
+    """The newlines in bytes [start, end) of a file."""
+    lines = 0
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        left = end - start
+        while left > 0 and (chunk := handle.read(min(left, 8 << 20))):
+            lines += chunk.count(b"\n")
+            left -= len(chunk)
+    return lines
 
 
 @dataclass
@@ -289,7 +311,8 @@ def _start_worker(job: LintJob, part: int = 0) -> None:
         _WORKER.index.stage(job.shared, part)
 
 
-def _run_piece(piece: Piece) -> tuple[Report, list[str]]:
+def _run_piece(piece: Piece) -> tuple[Report, list[str], int]:
+    """A piece's report, the waivers that lifted nothing in it, and its lines (see Piece.lint)."""
     linter = _WORKER
     assert linter is not None
     linter.report = Report(max_findings=linter.report.max_findings, use_context=linter.report.use_context)
@@ -297,8 +320,8 @@ def _run_piece(piece: Piece) -> tuple[Report, list[str]]:
     for judge in linter._judges.values():
         judge.uses.clear()
         judge.outcomes.clear()
-    piece.lint(linter)
-    return linter.report, [f.message for f in linter.unused_waivers()]
+    lines = piece.lint(linter)
+    return linter.report, [f.message for f in linter.unused_waivers()], lines
 
 
 def _lint_parallel(
@@ -324,7 +347,7 @@ def _lint_parallel(
         OriginIndex(job.store_url, preload=False).close()
     results: list[tuple[Report, list[str]]] = []
     with context.Pool(jobs, initializer=_start_worker, initargs=(job,)) as pool:
-        for report, unused in pool.imap(_run_piece, work()):
+        for report, unused, _ in pool.imap(_run_piece, work()):
             results.append((report, unused))
             if progress is not None:
                 progress(report.examples)
@@ -344,7 +367,9 @@ class _Plan:
     """The pieces of a forked run, known before the fork: every worker claims the next one."""
 
     pieces: list[Piece]
-    # Per piece, whether its first line is still to be counted (a byte range of a JSONL file).
+    # Per piece, whether its first line is known from the start: the first range of a JSONL
+    # file, and every other piece. The first line of a later range is known only once the lines
+    # of the ranges before it are counted, which their readers do as they go.
     counted: list[bool]
 
 
@@ -355,7 +380,7 @@ def _plan(pieces: list[Piece], jobs: int) -> _Plan:
         if piece.format == "jsonl" and not _is_gzip(piece.path):
             from lineage.readers import jsonl_bounds
 
-            bounds = jsonl_bounds(piece.path, jobs * 8)
+            bounds = jsonl_bounds(piece.path, jobs * 8, taper=jobs)
             for n, (start, end) in enumerate(itertools.pairwise(bounds)):
                 planned.append(Piece(piece.path, "jsonl", start, end, 1))
                 counted.append(n == 0)
@@ -368,12 +393,61 @@ def _plan(pieces: list[Piece], jobs: int) -> _Plan:
     return _Plan(planned, counted)
 
 
+class _Lines:
+    """The first line of every piece, worked out as the pieces are linted.
+
+    A JSONL range after a file's first is linted before the lines ahead of it are counted, with
+    line numbers from 1; its reader counts its own lines. Whoever finishes a range then knows its
+    first line if every range before it in the file has been counted, and moves its findings'
+    lines there; the parent moves what is left when all are in. In memory the processes share:
+    each writes only the entries of the pieces it linted.
+    """
+
+    def __init__(self, plan: _Plan, context: Any) -> None:
+        self.plan = plan
+        self.first = context.Array("q", [p.first_line for p in plan.pieces], lock=False)
+        self.known = context.Array("b", plan.counted, lock=False)
+        self.counts = context.Array("q", [-1] * len(plan.pieces), lock=False)
+
+    def start(self, n: int) -> int:
+        """The line piece n is linted from: its own if known, else 1."""
+        return self.first[n] if self.known[n] else 1
+
+    def finished(self, n: int, lines: int) -> int | None:
+        """Record that piece n holds `lines` lines; its first line, if it can be told yet."""
+        self.counts[n] = lines
+        if self.known[n]:
+            return self.first[n]
+        m, ahead = n, 0
+        while not self.known[m]:
+            m -= 1
+            if self.counts[m] < 0:
+                return None
+            ahead += self.counts[m]
+        self.first[n] = self.first[m] + ahead
+        self.known[n] = True
+        return self.first[n]
+
+    def final(self) -> list[int]:
+        """Every piece's first line, once all have been counted."""
+        first: list[int] = []
+        for n, counted in enumerate(self.plan.counted):
+            first.append(self.plan.pieces[n].first_line if counted else first[-1] + self.counts[n - 1])
+        return first
+
+
+def _shift_lines(report: Report, by: int) -> None:
+    """Move every finding with a line `by` lines down."""
+    if by:
+        make = LintFinding._make
+        report.findings = [f if f.line is None else make((f[0], f[1] + by, *f[2:])) for f in report.findings]
+
+
 def _lint_forked(job: LintJob, pieces: list[Piece], jobs: int, progress: Callable[[int], None] | None) -> Report:
     """`jobs` processes lint the pieces, the parent one of them: it forks jobs - 1 workers, loads
     the store's origins into memory they share while they start, then takes pieces too.
 
     Each process claims the next piece from a shared counter, so a slow piece holds up no one.
-    A parent thread counts the lines before each JSONL range, which the range's findings need.
     """
     import queue
 
@@ -382,8 +456,7 @@ def _lint_forked(job: LintJob, pieces: list[Piece], jobs: int, progress: Callabl
     _warm_up()
     plan = _plan(pieces, jobs)
     total = len(plan.pieces)
-    first_lines = context.Array("q", [p.first_line for p in plan.pieces], lock=False)
-    ready = context.Array("b", plan.counted, lock=False)
+    lines = _Lines(plan, context)
     claimed = context.Value("i", 0)
     # Set when any process or thread fails: the others stop claiming pieces.
     stop = context.Value("b", 0, lock=False)
@@ -408,18 +481,18 @@ def _lint_forked(job: LintJob, pieces: list[Piece], jobs: int, progress: Callabl
         with claimed.get_lock():
             n = claimed.value
             claimed.value += 1
-        if n >= total:
+        if n >= total or stop.value:
             return None
-        while not ready[n]:  # the counting thread fills these in order
-            if stop.value:
-                return None
-            time.sleep(0.001)
-        return None if stop.value else (n, replace(plan.pieces[n], first_line=first_lines[n]))
+        return n, replace(plan.pieces[n], first_line=lines.start(n))
 
     def work(send: Callable[[Any], None]) -> None:
         while (claimed_piece := claim()) is not None:
             n, piece = claimed_piece
-            send((n, _run_piece(piece)))
+            report, unused, count = _run_piece(piece)
+            first = lines.finished(n, count)
+            if first is not None:
+                _shift_lines(report, first - piece.first_line)
+            send((n, (report, unused, piece.first_line if first is None else first)))
 
     def collect(item: tuple[int, Any]) -> None:
         results.put(item)
@@ -445,12 +518,8 @@ def _lint_forked(job: LintJob, pieces: list[Piece], jobs: int, progress: Callabl
     for process in processes:
         process.start()
     try:
-        threads = [
-            threading.Thread(target=_count_lines, args=(plan, first_lines, ready, stop, collect), daemon=True),
-            threading.Thread(target=_drain, args=(outbox, processes, collect), daemon=True),
-        ]
-        for thread in threads:
-            thread.start()
+        drain = threading.Thread(target=_drain, args=(outbox, processes, collect), daemon=True)
+        drain.start()
         index = _load_shared(job.store_url, shared, keep=True) if shared is not None else job.index()  # type: ignore[arg-type]
         global _WORKER
         _WORKER = Linter(job.settings, job.pack(), index=index, waivers=job.waivers, today=job.today,
@@ -460,7 +529,7 @@ def _lint_forked(job: LintJob, pieces: list[Piece], jobs: int, progress: Callabl
         finally:
             _WORKER.close()
             _WORKER = None
-        threads[1].join()
+        drain.join()
     except BaseException:
         stop.value = 1
         for process in processes:
@@ -469,15 +538,17 @@ def _lint_forked(job: LintJob, pieces: list[Piece], jobs: int, progress: Callabl
     finally:
         for process in processes:
             process.join()
-    done: dict[int, tuple[Report, list[str]]] = {}
+    done: dict[int, tuple[Report, list[str], int]] = {}
     while not results.empty():
         n, outcome = results.get()
         if n < 0:
             raise outcome
         done[n] = outcome
     ordered = [done[n] for n in range(total)]
-    merged = _merge([r for r, _ in ordered], job.max_findings)
-    still = [m for m in ordered[0][1] if all(m in unused for _, unused in ordered)] if ordered else []
+    for (report, _, applied), first in zip(ordered, lines.final(), strict=True):
+        _shift_lines(report, first - applied)
+    merged = _merge([r for r, _, _ in ordered], job.max_findings)
+    still = [m for m in ordered[0][1] if all(m in unused for _, unused, _ in ordered)] if ordered else []
     return _finish(job, merged, [[Finding("LIN007", "warning", message) for message in still]], job.pack())
 
 
@@ -496,30 +567,6 @@ def _warm_up() -> None:
         import lineage.linting.columnar  # noqa: F401
     selfid.compile_patterns()
     _licensing()
-
-
-def _count_lines(plan: _Plan, first_lines: Any, ready: Any, stop: Any, collect: Callable[[Any], None]) -> None:
-    """Fill in the first line of every JSONL range after the first of its file: the previous
-    range's first line plus the lines in it, read 8 MiB at a time."""
-    try:
-        for n, piece in enumerate(plan.pieces):
-            if ready[n]:
-                continue
-            previous = plan.pieces[n - 1]
-            lines = 0
-            with open(piece.path, "rb") as handle:
-                handle.seek(previous.start)
-                left = previous.end - previous.start
-                while left > 0 and not stop.value:
-                    chunk = handle.read(min(left, 8 << 20))
-                    if not chunk:
-                        break
-                    lines += chunk.count(b"\n")
-                    left -= len(chunk)
-            first_lines[n] = first_lines[n - 1] + lines
-            ready[n] = True
-    except BaseException as exc:
-        collect((-1, InputError(f"cannot read the file to count its lines ({exc})", where=plan.pieces[n].path)))
 
 
 def _drain(outbox: Any, processes: list[Any], collect: Callable[[Any], None]) -> None:
