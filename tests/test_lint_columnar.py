@@ -268,3 +268,22 @@ def test_awkward_blocks_match_the_row_reader(project: Path, monkeypatch: pytest.
     assert fast == slow
     summary = fast["summary"]
     assert summary["examples"] >= 2 and summary["malformed"] < summary["examples"]
+
+
+@pytest.mark.parametrize("limit", [0, 7, 10_000])
+def test_columnar_path_keeps_the_first_findings_and_counts_all(
+    project: Path, monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    monkeypatch.chdir(project)
+    data = write_jsonl(project / "plain.jsonl", [row(i) for i in range(600)])
+    with monkeypatch.context() as patch:
+        patch.setattr(run, "_COLUMNAR_MIN_BYTES", 0)
+        patch.setattr(blocks, "BLOCK_BYTES", 2000)
+        fast = run.lint([str(data)], max_findings=limit)
+    with monkeypatch.context() as patch:
+        patch.setattr(linter_module, "_columnar_available", lambda: False)
+        slow = run.lint([str(data)], max_findings=limit)
+    every = run.lint([str(data)])
+    assert fast.findings == slow.findings == every.findings[:limit]
+    assert fast.findings_by_code == slow.findings_by_code == every.findings_by_code
+    assert fast.findings_total == every.findings_total > 7

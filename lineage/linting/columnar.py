@@ -25,7 +25,7 @@ from lineage.fingerprints import fingerprint
 from lineage.linting.linter import SELF_ID, Linter, _hits, _Judge, reported_untracked
 from lineage.linting.preload import NONE as _NONE
 from lineage.readers import Record
-from lineage.report.model import FileSummary
+from lineage.report.model import FileSummary, LintFinding
 from lineage.segments import (
     _CHAT_FIELDS,
     _REASONING_SET,
@@ -234,41 +234,104 @@ def _one_by_one(
     untracked_count: np.ndarray, keys: np.ndarray,
 ) -> None:
     """Findings of the examples that have any, in example order: the loud ones through the row
-    path, the others from their outcomes' findings."""
+    path, the others from their outcomes' findings (see `_quiet_findings`)."""
+    chosen = np.array(work, dtype=np.int64)
+    quiet = chosen[~loud[chosen]]
+    found, ends = _quiet_findings(rows, chat, quiet, outcome_at, outcome_list, which, blank, fps)
+    report = linter.report
+    if len(quiet) == len(chosen):
+        report.extend(found)
+        return
     offsets = chat.offsets.tolist()
-    speaker, text_of, empty, at = chat.speaker.tolist(), which.tolist(), blank.tolist(), outcome_at.tolist()
-    is_loud, untracked, origins = loud.tolist(), untracked_count.tolist(), keys.tolist()
+    speaker, text_of, empty = chat.speaker.tolist(), which.tolist(), blank.tolist()
+    origins = keys.tolist()
     # The loud examples' origins, as the row path looks them up.
-    found: dict[bytes, int] = {}
+    lookups: dict[bytes, int] = {}
     names = chat.roles
     path, first, split = rows.path, rows.first, rows.split
     pending: list[tuple[Any, ...]] = []
-    for e in work:
+    done = 0  # quiet examples reported so far
+    for e in chosen[loud[chosen]].tolist():
+        # The quiet examples before this one first, in order.
+        upto = int(np.searchsorted(quiet, e))
+        if upto > done:
+            if pending:
+                linter._judge_examples((pending, lookups), judge, summary)
+                pending = []
+            report.extend(found[ends[done - 1] if done else 0 : ends[upto - 1]])
+            done = upto
         start, end = offsets[e], offsets[e + 1]
         segments, example_fps = [], []
-        hits: dict[Any, list[Any]] = {}
         for i in range(start, end):
             u = text_of[i]
             if not empty[u]:
                 # No text: once fingerprinted, judging needs only the role and the field.
-                segment = (names[speaker[i]], None, _CHAT_FIELDS[i - start])
-                segments.append(segment)
+                segments.append((names[speaker[i]], None, _CHAT_FIELDS[i - start]))
                 example_fps.append(fps[u])
-                if at[i] >= 0 and outcome_list[at[i]].findings:
-                    _hits(hits, outcome_list[at[i]], segment)
-        record = Record(path, first + e, None, split)
-        if is_loud[e]:
-            pending.append((record, segments, example_fps, None, None))
-            for i in range(start, end):
-                if origins[text_of[i]] != _NONE:
-                    found[fps[text_of[i]]] = origins[text_of[i]]
-            continue
-        if pending:
-            linter._judge_examples((pending, found), judge, summary)
-            pending = []
-        linter._report_example(record, record.line, example_fps, hits, untracked[e], None, None, path)
+                if origins[u] != _NONE:
+                    lookups[fps[u]] = origins[u]
+        pending.append((Record(path, first + e, None, split), segments, example_fps, None, None))
     if pending:
-        linter._judge_examples((pending, found), judge, summary)
+        linter._judge_examples((pending, lookups), judge, summary)
+    if done < len(quiet):
+        report.extend(found[ends[done - 1] if done else 0 :])
+
+
+def _quiet_findings(
+    rows: Rows, chat: _Chat, quiet: np.ndarray, outcome_at: np.ndarray, outcome_list: list[Any], which: np.ndarray,
+    blank: np.ndarray, fps: list[bytes],
+) -> tuple[list[LintFinding], list[int]]:
+    """The findings of examples whose every tracked text has one origin, in example order, and
+    where each example's end among them.
+
+    What an example reports depends only on its run of messages: per message, its speaker,
+    whether it is blank and which outcome judged it. Examples alike in those (in a dataset, most
+    of those with findings) share one list of findings, worked out once as the row path would;
+    per example there is only its line and its fingerprint to fill in.
+    """
+    if not len(quiet):
+        return [], []
+    names = chat.roles
+    lengths = chat.lengths[quiet]
+    width = int(lengths.max())
+    position = np.arange(width)
+    present = position < lengths[:, None]
+    message = chat.offsets[quiet][:, None] + position
+    at = np.where(present, message, 0)
+    noisy = np.array([bool(o.findings) for o in outcome_list] + [False], dtype=bool)  # [-1]: no outcome
+    judged = np.where(noisy[outcome_at], outcome_at, -1)
+    empty = blank[which]
+    token = ((judged + 1) * len(names) + chat.speaker) * 2 + empty
+    _, representative, shape_of = np.unique(np.where(present, token[at], -1), axis=0, return_index=True,
+                                            return_inverse=True)
+    shape_of = shape_of.reshape(-1)
+    templates: list[list[tuple[Any, ...]]] = []
+    for n in representative.tolist():
+        start, hits = int(chat.offsets[quiet[n]]), {}
+        for j in range(int(lengths[n])):
+            i = start + j
+            if empty[i]:
+                continue
+            segment = (names[chat.speaker[i]], None, _CHAT_FIELDS[j])
+            if judged[i] >= 0:
+                _hits(hits, outcome_list[judged[i]], segment)
+        templates.append([(f.code, f.severity, f.message, seg[0], seg[2], source, f.citation, count)
+                          for f, seg, source, count in hits.values()])
+    # Each example's fingerprint: sha256 over its texts' fingerprints, blank ones left out.
+    kept = present & ~np.where(present, empty[at], True)
+    digests = np.frombuffer(b"".join(fps), dtype=np.uint8).reshape(-1, 32)
+    joined = memoryview(digests[which[message[kept]]].tobytes())
+    bounds = (np.concatenate(([0], np.cumsum(kept.sum(axis=1)))) * 32).tolist()
+    sha256 = hashlib.sha256
+    path, split = rows.path, rows.split
+    found: list[LintFinding] = []
+    ends: list[int] = []
+    for line, low, high, shape in zip((rows.first + quiet).tolist(), bounds, bounds[1:], shape_of.tolist()):  # noqa: B905
+        example = sha256(joined[low:high]).hexdigest()
+        found += [LintFinding(path, line, code, severity, text, role, where, source, citation, example, split, count)
+                  for code, severity, text, role, where, source, citation, count in templates[shape]]
+        ends.append(len(found))
+    return found, ends
 
 
 def _fingerprints(texts: Any) -> tuple[list[bytes], np.ndarray] | None:

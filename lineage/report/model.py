@@ -219,6 +219,16 @@ class Report:
         if self.max_findings is None or len(self.findings) < self.max_findings:
             self.findings.append(finding)
 
+    def extend(self, findings: list[LintFinding]) -> None:
+        """`add` each of the findings, in order (counted once per code, for a block of them)."""
+        for (code, severity), count in Counter((f.code, f.severity) for f in findings).items():
+            self.findings_by_code[code] += count
+            self.findings_by_severity[severity] += count
+            if self.code_severity.get(code) != "error":
+                self.code_severity[code] = severity
+        room = len(findings) if self.max_findings is None else max(0, self.max_findings - len(self.findings))
+        self.findings += findings[:room]
+
     def obligations(self) -> list[dict[str, Any]]:
         """Each distinct obligation once, with the sources and example counts it comes from."""
         return self._per_source(lambda use: [
