@@ -442,6 +442,20 @@ def test_a_range_finished_before_the_one_ahead_of_it_gets_its_lines_at_the_end()
     assert report.findings[0][2:] == ("ANT001", "error", "m", None, None, None, None, None, None, 1, None, None)
 
 
+def test_a_report_pickles_with_its_findings(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pickle
+
+    import lineage
+    from lineage.report.model import LintFinding
+
+    monkeypatch.chdir(project)
+    report = lineage.lint("data/train.jsonl")
+    back = pickle.loads(pickle.dumps(report))
+    assert back.findings == report.findings and len(back.findings) == sum(EXPECTED_CODES.values())
+    assert {type(f) for f in back.findings} == {LintFinding}
+    assert back.findings[0].source == report.findings[0].source and back.summary() == report.summary()
+
+
 def test_an_empty_configured_folder_is_not_an_error(tmp_path: Path) -> None:
     (tmp_path / "lineage.toml").write_text('paths = ["data/"]\n')
     (tmp_path / "data").mkdir()

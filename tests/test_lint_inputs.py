@@ -231,6 +231,48 @@ def test_origin_table_keeps_store_order_within_runs() -> None:
         assert list(keys) == sorted(keys) and [placed[k] for k in keys] == [fp] * 3
 
 
+@pytest.mark.parametrize("into", [False, True])
+@pytest.mark.parametrize("repeats", [False, True])
+def test_origin_table_from_sorted_parts_is_the_table_of_the_whole(into: bool, repeats: bool) -> None:
+    import itertools
+    import multiprocessing
+    import random
+
+    import numpy as np
+
+    from lineage.linting.preload import NONE, OriginTable, SharedTable, sort_part
+
+    rng = random.Random(11)
+    texts = [rng.randbytes(32) for _ in range(4000)]
+    # Some texts recorded twice, in different parts, and two that share their first eight bytes.
+    placed = texts + ([*texts[:500], texts[0][:8] + b"q" * 24] if repeats else [])
+    rng.shuffle(placed)
+    keys = np.arange(len(placed), dtype=np.int64) * 7
+    whole_multi: list[tuple[int, ...]] = []
+    whole = OriginTable(b"".join(placed), keys, whole_multi)
+    cuts = [0, 1000, 1001, 2500, len(placed)]  # one part of a single row
+    parts = [sort_part(np.frombuffer(b"".join(placed[a:b]), dtype=np.uint64), keys[a:b])
+             for a, b in itertools.pairwise(cuts)]
+    shared = SharedTable(len(placed), multiprocessing.get_context("fork")) if into else None
+    multi: list[tuple[int, ...]] = []
+    table = OriginTable.from_parts(parts, multi, into=shared)
+    wanted = [*placed, rng.randbytes(32)]
+
+    def values(found: np.ndarray, handles: list[tuple[int, ...]]) -> list[object]:
+        return [None if v == NONE else handles[~v] if v < 0 else v for v in found.tolist()]
+
+    assert values(table.lookup(wanted), multi) == values(whole.lookup(wanted), whole_multi)
+    assert values(table.lookup(wanted), multi)[-1] is None
+    assert table.clashes.keys() == whole.clashes.keys() and len(table.clashes) == (2 if repeats else 0)
+    assert bool(multi) == repeats
+    assert np.array_equal(table.prefix, whole.prefix) and np.array_equal(table.rows, whole.rows)
+    if shared is not None:  # built in the shared mapping, so publishing copies nothing
+        assert np.shares_memory(table.rows, shared._views(len(table))[2])
+        shared.fill(table, multi)
+        attached, attached_multi = shared.attach()  # type: ignore[misc]
+        assert attached.lookup(wanted).tolist() == table.lookup(wanted).tolist() and attached_multi == multi
+
+
 def _shared_table_in_a_child(shared: object, wanted: list[bytes], out: object) -> None:
     attached = shared.attach()  # type: ignore[attr-defined]
     if attached is None:

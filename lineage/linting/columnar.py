@@ -323,12 +323,15 @@ def _quiet_findings(
     joined = memoryview(digests[which[message[kept]]].tobytes())
     bounds = (np.concatenate(([0], np.cumsum(kept.sum(axis=1)))) * 32).tolist()
     sha256 = hashlib.sha256
+    new = tuple.__new__  # LintFinding(...) is a Python call per finding; every field is given here
+    tail = tuple(LintFinding._field_defaults[f] for f in LintFinding._fields[LintFinding._fields.index("segments") + 1 :])
     path, split = rows.path, rows.split
     found: list[LintFinding] = []
     ends: list[int] = []
     for line, low, high, shape in zip((rows.first + quiet).tolist(), bounds, bounds[1:], shape_of.tolist()):  # noqa: B905
         example = sha256(joined[low:high]).hexdigest()
-        found += [LintFinding(path, line, code, severity, text, role, where, source, citation, example, split, count)
+        found += [new(LintFinding, (path, line, code, severity, text, role, where, source, citation, example, split,
+                                    count, *tail))
                   for code, severity, text, role, where, source, citation, count in templates[shape]]
         ends.append(len(found))
     return found, ends

@@ -439,8 +439,8 @@ class _Lines:
 def _shift_lines(report: Report, by: int) -> None:
     """Move every finding with a line `by` lines down."""
     if by:
-        make = LintFinding._make
-        report.findings = [f if f.line is None else make((f[0], f[1] + by, *f[2:])) for f in report.findings]
+        new = tuple.__new__  # not LintFinding(...), a Python call per finding
+        report.findings = [f if f[1] is None else new(LintFinding, (f[0], f[1] + by, *f[2:])) for f in report.findings]
 
 
 def _lint_forked(job: LintJob, pieces: list[Piece], jobs: int, progress: Callable[[int], None] | None) -> Report:

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import Any, NamedTuple
 
 from lineage.policy.engine import Citation, Evaluation, Finding
@@ -189,6 +190,17 @@ class Report:
     code_filter: Any = field(default=None, repr=False, compare=False)
     # Set by `lineage gate`: the card checked and the metadata it should have (lineage.publication).
     publication: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Findings as plain tuples: a named tuple is pickled and unpickled through a Python call
+        # each, which for the findings a worker process sends back costs more than making them.
+        state = self.__dict__.copy()
+        state["findings"] = list(map(tuple, self.findings))
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state["findings"] = list(map(partial(tuple.__new__, LintFinding), state["findings"]))
+        self.__dict__.update(state)
 
     @property
     def examples(self) -> int:
