@@ -43,8 +43,10 @@ class Rows:
     table: Any = None
     raw: bytes | None = None
     split: str | None = None
-    # JSONL: the newlines in `raw`, so that a reader of a byte range knows the lines it read.
+    # JSONL: the newlines in `raw`, so that a reader of a byte range knows the lines it read; and
+    # whether `raw` opens the file (only there may a line start with a byte-order mark).
     lines: int = 0
+    file_start: bool = False
 
     @property
     def size(self) -> int:
@@ -55,7 +57,7 @@ class Rows:
         if self.raw is not None:
             # From the bytes even when pyarrow read them: its table is fit for the columnar path
             # only (it makes 5 and 2.5 in one column both floats, fills absent keys with None).
-            return _parse_jsonl(io.BytesIO(self.raw), self.path, self.first)
+            return _parse_jsonl(io.BytesIO(self.raw), self.path, self.first, file_start=self.file_start)
         new = tuple.__new__
         path, first, split = self.path, self.first, self.split
         return (new(Record, (path, first + i, data, split)) for i, data in enumerate(self.table.to_pylist()))
@@ -85,10 +87,11 @@ def iter_jsonl_blocks(path: str | os.PathLike[str], start: int = 0, end: int = -
                     break
                 if not raw.endswith(b"\n"):
                     raw += f.readline()  # the rest of the last line: blocks end at line ends
+                opens = position == 0
                 position += len(raw)
                 newlines = raw.count(b"\n")
                 table = parse(raw, newlines) if parse is not None else None
-                yield Rows(name, line, table=table, raw=raw, lines=newlines)
+                yield Rows(name, line, table=table, raw=raw, lines=newlines, file_start=opens)
                 line += newlines
     except (OSError, EOFError, zlib.error) as exc:
         raise _read_error(exc, name) from None

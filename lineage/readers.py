@@ -363,7 +363,11 @@ def _read_jsonl(path: Path, name: str, batch_size: int) -> Iterator[Record | Bad
             raise _read_error(exc, name) from None
 
 
-def _parse_jsonl(lines: Iterable[bytes], name: str, first_line: int) -> Iterator[Record | BadRecord]:
+def _parse_jsonl(
+    lines: Iterable[bytes], name: str, first_line: int, *, file_start: bool = True
+) -> Iterator[Record | BadRecord]:
+    """Records of JSON lines numbered from `first_line`; `file_start`: whether the first of them
+    opens the file, the one line that may carry a byte-order mark."""
     # The hot path: one orjson.loads on the raw bytes per line, no decode, no strip. Blank lines,
     # a BOM and bad lines all fail that parse, so they cost nothing until they occur.
     loads, decode_error, new = orjson.loads, orjson.JSONDecodeError, tuple.__new__
@@ -371,7 +375,7 @@ def _parse_jsonl(lines: Iterable[bytes], name: str, first_line: int) -> Iterator
         try:
             value = loads(raw)
         except decode_error:
-            value, error = _bad_json_line(raw, lineno == 1)
+            value, error = _bad_json_line(raw, file_start and lineno == first_line)
             if error is not None:
                 yield BadRecord(name, lineno, error)
                 continue
@@ -445,7 +449,7 @@ def iter_jsonl_range(path: str | os.PathLike[str], start: int, end: int, first_l
     try:
         with open(p, "rb") as f:
             f.seek(start)
-            yield from _parse_jsonl(lines(f), str(p), first_line)
+            yield from _parse_jsonl(lines(f), str(p), first_line, file_start=start == 0)
     except OSError as exc:
         raise _read_error(exc, str(p)) from None
 

@@ -231,7 +231,8 @@ def test_origin_table_keeps_store_order_within_runs() -> None:
         assert list(keys) == sorted(keys) and [placed[k] for k in keys] == [fp] * 3
 
 
-@pytest.mark.parametrize("into", [False, True])
+@pytest.mark.parametrize("into", [False, pytest.param(True, marks=pytest.mark.skipif(
+    sys.platform == "win32", reason="the shared table is for forked workers"))])
 @pytest.mark.parametrize("repeats", [False, True])
 def test_origin_table_from_sorted_parts_is_the_table_of_the_whole(into: bool, repeats: bool) -> None:
     import itertools
@@ -404,3 +405,41 @@ def test_jobs_stop_with_one_line_when_the_store_is_damaged(tmp_path: Path) -> No
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "not 32 bytes" in result.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="forked workers")
+@pytest.mark.parametrize("layout", [None, "openai-chat"])  # the columnar path, and the row path
+def test_jobs_cut_nothing_out_of_its_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str | None) -> None:
+    """A byte-order mark is allowed on a file's first line only, also where a range starts on
+    another line; and two files, both cut into ranges, keep their own line numbers."""
+    import lineage.linting.run as run
+    from lineage import readers
+
+    lines = [orjson.dumps(chat(f"question {i}?", f"answer {i}.")) for i in range(300)]
+    first = tmp_path / "first.jsonl"
+    first.write_bytes(b"\n".join([*lines[:100], b"\xef\xbb\xbf" + lines[100], *lines[101:]]) + b"\n")
+    second = tmp_path / "second.jsonl"
+    second.write_bytes(b"\xef\xbb\xbf" + b"\n".join(lines[:150]) + b"\n")  # a mark where it may be
+    line_size = len(lines[0]) + 1
+
+    def bounds(path: object, parts: int, **_: object) -> list[int]:
+        data = Path(str(path)).read_bytes()
+        starts = [0] + [i + 1 for i, byte in enumerate(data[:-1]) if byte == 0x0A]
+        cuts = [100, 101, 180] if Path(str(path)) == first else [40, 90]
+        return [0, *(starts[n] for n in cuts), len(data)]
+
+    monkeypatch.setattr(readers, "jsonl_bounds", bounds)
+    monkeypatch.setattr(run, "_PARALLEL_MIN_BYTES", 0)
+    assert line_size * 100 < first.stat().st_size
+    from lineage.config import find_config
+    from lineage.linting.settings import build_settings
+
+    monkeypatch.chdir(tmp_path)
+    settings = build_settings(find_config(), layout=layout)
+    one = run.lint([str(first), str(second)], use_store=False, settings=settings)
+    two = run.lint([str(first), str(second)], use_store=False, jobs=2, settings=settings)
+    assert one.summary()["malformed"] == 1
+    assert [(f.path, f.line, f.code) for f in one.findings if f.code == "LIN010"] == [(str(first), 101, "LIN010")]
+    assert two.summary() == one.summary()
+    assert [(f.path, f.line, f.code) for f in two.findings] == [(f.path, f.line, f.code) for f in one.findings]
+    assert max(f.line for f in two.findings if f.path == str(second)) == 150

@@ -105,13 +105,18 @@ class Piece:
 
 def _lines_in(path: str, start: int, end: int) -> int:
     """The newlines in bytes [start, end) of a file."""
+    from lineage.readers import _read_error
+
     lines = 0
-    with open(path, "rb") as handle:
-        handle.seek(start)
-        left = end - start
-        while left > 0 and (chunk := handle.read(min(left, 8 << 20))):
-            lines += chunk.count(b"\n")
-            left -= len(chunk)
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(start)
+            left = end - start
+            while left > 0 and (chunk := handle.read(min(left, 8 << 20))):
+                lines += chunk.count(b"\n")
+                left -= len(chunk)
+    except OSError as exc:
+        raise _read_error(exc, path) from None
     return lines
 
 
