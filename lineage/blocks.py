@@ -89,8 +89,7 @@ def iter_jsonl_blocks(path: str | os.PathLike[str], start: int = 0, end: int = -
                     raw += f.readline()  # the rest of the last line: blocks end at line ends
                 opens = position == 0
                 position += len(raw)
-                newlines = raw.count(b"\n")
-                table = parse(raw, newlines) if parse is not None else None
+                table, newlines = parse(raw) if parse is not None else (None, raw.count(b"\n"))
                 yield Rows(name, line, table=table, raw=raw, lines=newlines, file_start=opens)
                 line += newlines
     except (OSError, EOFError, zlib.error) as exc:
@@ -98,10 +97,11 @@ def iter_jsonl_blocks(path: str | os.PathLike[str], start: int = 0, end: int = -
 
 
 def _arrow_parser() -> Any:
-    """A function from a block's bytes (and their count of newlines) to an Arrow table of its rows,
-    or None where the row reader must decide; None when pyarrow is not installed."""
+    """A function from a block's bytes to (an Arrow table of its rows, or None where the row
+    reader must decide; the number of newlines in it); None when pyarrow is not installed."""
     if not arrow_available():
         return None
+    import numpy as np
     import pyarrow as pa
     import pyarrow.json as pj
 
@@ -109,31 +109,32 @@ def _arrow_parser() -> Any:
     read_options = pj.ReadOptions(use_threads=False, block_size=BLOCK_BYTES * 2)
     parse_options = pj.ParseOptions(newlines_in_values=False)
 
-    def parse(raw: bytes, newlines: int) -> Any:
-        if not _one_object_a_line(raw) or not _utf8(raw):
-            return None
+    def parse(raw: bytes) -> tuple[Any, int]:
+        newlines = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == 0x0A)
+        if not _one_object_a_line(raw, newlines) or not _utf8(raw):
+            return None, len(newlines)
         try:
             table = pj.read_json(pa.BufferReader(raw), read_options=read_options, parse_options=parse_options)
         except (pa.ArrowException, UnicodeDecodeError, ValueError):
-            return None
-        lines = newlines + (0 if raw.endswith(b"\n") else 1)
+            return None, len(newlines)
+        lines = len(newlines) + (0 if raw.endswith(b"\n") else 1)
         # Two objects on one line are one malformed record to the row reader, two rows to pyarrow;
         # and orjson refuses what nests deeper than 1,024 levels.
         if table.num_rows != lines or _deepest(table.schema) > 1000:
-            return None
-        return table
+            return None, len(newlines)
+        return table, len(newlines)
 
     return parse
 
 
-def _one_object_a_line(raw: bytes) -> bool:
-    """True if every line starts with `{` and ends with `}`. pyarrow skips blank lines, which the
-    row reader counts, and a byte-order mark, and it reads an object across lines; so a block
-    passes only with none of those, and then has as many rows as lines or a malformed line."""
+def _one_object_a_line(raw: bytes, newlines: Any) -> bool:
+    """True if every line starts with `{` and ends with `}` (`newlines`: where the newlines are,
+    a numpy array). pyarrow skips blank lines, which the row reader counts, and a byte-order
+    mark, and it reads an object across lines; so a block passes only with none of those, and
+    then has as many rows as lines or a malformed line."""
     import numpy as np
 
     data = np.frombuffer(raw, dtype=np.uint8)
-    newlines = np.flatnonzero(data == 0x0A)
     tail = raw[newlines[-1] + 1 :] if len(newlines) else raw
     if raw[:1] != b"{" or (tail and not tail.endswith(b"}")):
         return False
