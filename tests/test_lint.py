@@ -372,16 +372,20 @@ def test_library_api_takes_paths_and_datasets(project: Path, monkeypatch: pytest
     assert {f.split for f in report.findings if f.code == "ANT001"} == {"train", "test"}
 
 
+def write_mixed(path: Path, times: int) -> None:
+    """The mixed rows, `times` over: several megabytes, large enough for --jobs to split."""
+    path.parent.mkdir(exist_ok=True)
+    lines = [orjson.dumps(r) for r in MIXED]
+    with path.open("wb") as handle:
+        for _ in range(times):
+            handle.write(b"\n".join(lines) + b"\n")
+    assert path.stat().st_size > 4 << 20
+
+
 def test_jobs_give_the_same_report(project: Path, tmp_path: Path) -> None:
     # Large enough to be split: several megabytes of the mixed rows, repeated; and a second file
     # under an override, with waivers that lift nothing, so that merging has work to do.
-    big = project / "jobs" / "big.jsonl"
-    big.parent.mkdir(exist_ok=True)
-    lines = [orjson.dumps(r) for r in MIXED]
-    with big.open("wb") as handle:
-        for _ in range(4000):
-            handle.write(b"\n".join(lines) + b"\n")
-    assert big.stat().st_size > 4 << 20
+    write_mixed(project / "jobs" / "big.jsonl", 4000)
     write_jsonl(project / "jobs" / "claude.jsonl", CLAUDE)
     waivers = tmp_path / "waivers.yaml"
     waivers.write_text("waivers:\n" + "".join(
@@ -403,13 +407,7 @@ def test_jobs_give_the_same_report(project: Path, tmp_path: Path) -> None:
 
 def test_jobs_number_lines_alike_on_the_row_path(project: Path) -> None:
     # A forced layout sends every block down the row path, which counts a range's lines itself.
-    big = project / "jobs" / "rows.jsonl"
-    big.parent.mkdir(exist_ok=True)
-    lines = [orjson.dumps(r) for r in MIXED]
-    with big.open("wb") as handle:
-        for _ in range(4000):
-            handle.write(b"\n".join(lines) + b"\n")
-    assert big.stat().st_size > 4 << 20  # large enough to be split
+    write_mixed(project / "jobs" / "rows.jsonl", 4000)
     args = ["jobs/rows.jsonl", "--format", "json", "--layout", "openai-chat"]
     one = json.loads(lint(project, *args)[1])
     two = json.loads(lint(project, *args, "--jobs", "2")[1])
