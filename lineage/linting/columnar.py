@@ -221,21 +221,19 @@ def lint_chat(linter: Linter, rows: Rows, judge: _Judge, summary: FileSummary) -
             report.verdicts[verdict] += count
     summary.examples += int(np.count_nonzero(calm))
 
-    work = np.flatnonzero(loud | _any(users, noisy, chosen, examples)).tolist()
-    if work:
-        _one_by_one(linter, rows, judge, summary, chat, work, loud, outcome_at, outcome_list, which, blank, fps,
-                    untracked_count, keys)
+    work = np.flatnonzero(loud | _any(users, noisy, chosen, examples))
+    if len(work):
+        _one_by_one(linter, rows, judge, summary, chat, work, loud, outcome_at, outcome_list, which, blank, fps, keys)
     return True
 
 
 def _one_by_one(
-    linter: Linter, rows: Rows, judge: _Judge, summary: FileSummary, chat: _Chat, work: list[int], loud: np.ndarray,
-    outcome_at: np.ndarray, outcome_list: list[Any], which: np.ndarray, blank: np.ndarray, fps: list[bytes],
-    untracked_count: np.ndarray, keys: np.ndarray,
+    linter: Linter, rows: Rows, judge: _Judge, summary: FileSummary, chat: _Chat, chosen: np.ndarray,
+    loud: np.ndarray, outcome_at: np.ndarray, outcome_list: list[Any], which: np.ndarray, blank: np.ndarray,
+    fps: list[bytes], keys: np.ndarray,
 ) -> None:
-    """Findings of the examples that have any, in example order: the loud ones through the row
-    path, the others from their outcomes' findings (see `_quiet_findings`)."""
-    chosen = np.array(work, dtype=np.int64)
+    """Findings of the examples that have any (`chosen`, in order), in example order: the loud
+    ones through the row path, the others from their outcomes' findings (see `_quiet_findings`)."""
     quiet = chosen[~loud[chosen]]
     found, ends = _quiet_findings(rows, chat, quiet, outcome_at, outcome_list, which, blank, fps)
     report = linter.report

@@ -94,7 +94,7 @@ class OriginTable:
             prefix = np.ascontiguousarray(rows[:, 0])
         placed = into.place(len(keys)) if into is not None else None
         if placed is not None:
-            # Straight into the memory the workers share: no second copy of the table to make.
+            # Straight into the memory the workers share: the finished table is not copied there after.
             out_prefix, out_keys, out_rows = placed
             out_prefix[:] = prefix
             if perm is None:
