@@ -22,12 +22,12 @@ def test_import_benchmark_runs_on_a_small_input(pg_base_url: str) -> None:
 
 def test_lint_benchmark_runs_on_a_small_input() -> None:
     result = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "lint_bench.py"), "--examples", "5000", "--repeat", "1",
+        [sys.executable, str(BENCHMARKS / "lint_bench.py"), "--examples", "5000", "--repeat", "1", "--rounds", "1",
          "--ratio-goal", "1000", "--speedup-goal", "0", "--memory-goal", "100000", "--small-goal", "1000"],
         capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    for line in ("ratio against the floor", "--jobs 2 speed-up", "two lints of half the file at once", "peak memory",
+    for line in ("ratio against the floor", "--jobs 2 speed-up", "--jobs 2 speed-up per round", "two lints of half the file at once", "peak memory",
                  "lineage lint, 1,000 examples",
                  "all goals met"):
         assert line in result.stdout, result.stdout
