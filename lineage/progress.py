@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+from lineage.exceptions import UsageError
+
+DELAY_VARIABLE = "LINEAGE_PROGRESS_DELAY"
+DEFAULT_DELAY = 2.0
+
+
+def delay() -> float:
+    """Seconds a run goes on before its bar appears: LINEAGE_PROGRESS_DELAY, else two."""
+    value = os.environ.get(DELAY_VARIABLE, "").strip()
+    if not value:
+        return DEFAULT_DELAY
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # also refuses nan
+        raise UsageError(f"{DELAY_VARIABLE} must be a number of seconds, not {value!r}",
+                         fix=f"set it to 0 or more (the default is {DEFAULT_DELAY:g}), or unset it")
+    return seconds
 
 
 @contextmanager
@@ -13,8 +34,9 @@ def progress_bar(description: str, *, unit: str = " records", enabled: bool = Tr
     if not enabled:
         yield lambda _n: None
         return
+    wait = delay()
     from tqdm import tqdm
 
     # disable=None turns the bar off when stderr is not a terminal (CI logs, pre-commit).
-    with tqdm(desc=description, unit=unit, unit_scale=True, delay=2.0, disable=None, file=sys.stderr, leave=False) as bar:
+    with tqdm(desc=description, unit=unit, unit_scale=True, delay=wait, disable=None, file=sys.stderr, leave=False) as bar:
         yield bar.update

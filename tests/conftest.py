@@ -108,14 +108,17 @@ def chat(question: str, answer: str) -> dict:
     return {"messages": [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]}
 
 
-def run_on_terminal(args: list[str], *, cwd: Path | None = None) -> tuple[int, bytes]:
-    """Run a command with its stderr on a pseudo-terminal (100 columns); (exit code, what it drew)."""
+def run_on_terminal(
+    args: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> tuple[int, bytes]:
+    """Run a command with its stderr on a pseudo-terminal (100 columns), with `env` added to the
+    environment; (exit code, what it drew)."""
     import fcntl
     import pty
     import struct
     import termios
 
-    env = {k: v for k, v in os.environ.items() if k != "LINEAGE_STORE"}
+    env = {**{k: v for k, v in os.environ.items() if k != "LINEAGE_STORE"}, **(env or {})}
     primary, secondary = pty.openpty()
     # A new pseudo-terminal is 0x0, and a bar in no columns is drawn as nothing; give it a real size.
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))

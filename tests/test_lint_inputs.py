@@ -16,7 +16,7 @@ from lineage.importers import ImportRequest, import_paths
 from lineage.linting.origins import OriginIndex, origin_key, split_key
 from lineage.store import Store
 from lineage.store.location import normalise_url
-from tests.conftest import chat, run_cli, run_on_terminal, write_jsonl
+from tests.conftest import chat, run_cli, write_jsonl
 
 CLAUDE = [chat(f"Claude q{i}?", f"Claude a{i}.") for i in range(3)]
 GPT = [chat(f"GPT q{i}?", f"GPT a{i}.") for i in range(2)]
@@ -168,15 +168,6 @@ def test_an_invalid_policy_file_is_exit_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "org.yaml" in result.stderr and "titel" in result.stderr
     assert "Traceback" not in result.stderr
-
-
-def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
-    big = write_jsonl(tmp_path / "big.jsonl", [chat(f"q{i}", f"answer {i}") for i in range(400_000)])
-    code, seen = run_on_terminal([sys.executable, "-m", "lineage", "lint", str(big), "--statistics"], cwd=tmp_path)
-    assert code == 0
-    assert b"linting" in seen and b"examples" in seen, seen[-500:]
-    piped = run_cli("lint", str(big), "--statistics", cwd=tmp_path)
-    assert "linting" not in piped.stderr
 
 
 def test_a_lone_surrogate_is_a_malformed_record(tmp_path: Path) -> None:
