@@ -22,7 +22,8 @@ from tests.conftest import chat, run_cli, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.slow
+# One group, so that one test process builds the hooks' environment (hook_repo) for all of them.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pre-commit")]
 
 if shutil.which("git") is None:
     pytest.skip("the pre-commit tests need git", allow_module_level=True)
