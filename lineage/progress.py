@@ -29,12 +29,12 @@ def delay() -> float:
 
 
 @contextmanager
-def progress_bar(description: str, *, unit: str = " records", enabled: bool = True) -> Iterator[Callable[[int], None]]:
-    """Yield a function that advances the bar by n."""
-    if not enabled:
-        yield lambda _n: None
-        return
-    wait = delay()
+def progress_bar(
+    description: str, *, unit: str = " records", wait: float | None = None
+) -> Iterator[Callable[[int], None]]:
+    """Yield a function that advances the bar by n; it appears after `wait` seconds (else `delay()`)."""
+    if wait is None:
+        wait = delay()
     from tqdm import tqdm
 
     # disable=None turns the bar off when stderr is not a terminal (CI logs, pre-commit).

@@ -18,6 +18,12 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_ENV = "LINEAGE_TEST_PG_URL"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # The caller's choice of progress-bar delay would change what the CLI draws on a terminal,
+    # and a bad one would fail every command that draws a bar: tests set it where they need it.
+    os.environ.pop("LINEAGE_PROGRESS_DELAY", None)
+
+
 def _pg_base_url() -> str | None:
     url = os.environ.get(PG_ENV)
     if url:

@@ -73,11 +73,12 @@ def test_killed_import_leaves_the_store_as_it_was(tmp_path: Path) -> None:
     run_cli("init", "--store", store, check=True)
     seed = write_jsonl(tmp_path / "seed.jsonl", [chat("seed q", "seed answer")])
     run_cli("import", str(seed), "--provider", "openai", "--model", "gpt-4o", "--store", store, check=True)
-    big = write_jsonl(tmp_path / "big.jsonl", [chat(f"q{i}", f"a long enough answer number {i}") for i in range(400_000)])
+    big = write_jsonl(tmp_path / "big.jsonl", [chat(f"q{i}", f"a long enough answer number {i}") for i in range(200_000)])
     env = {k: v for k, v in os.environ.items() if k != "LINEAGE_STORE"}
+    env["LINEAGE_PROGRESS_DELAY"] = "1"
 
-    # On a terminal the import shows its progress bar; the bar counts records the open
-    # transaction has read, so once it shows, the kill lands in the middle of the import.
+    # On a terminal the import shows its progress bar, a second in; the bar counts records the
+    # open transaction has read, so once it shows, the kill lands in the middle of the import.
     primary, secondary = pty.openpty()
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
     process = subprocess.Popen(
@@ -91,7 +92,10 @@ def test_killed_import_leaves_the_store_as_it_was(tmp_path: Path) -> None:
     seen = b""
     deadline = time.monotonic() + 120
     while b"importing" not in seen and time.monotonic() < deadline:
-        seen += os.read(primary, 4096)
+        try:
+            seen += os.read(primary, 4096)
+        except OSError:  # the terminal closed: the import ended
+            break
     assert b"importing" in seen, "the import showed no progress"
     assert process.poll() is None, "the import finished before it could be killed"
     process.send_signal(signal.SIGKILL)

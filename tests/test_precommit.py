@@ -248,12 +248,13 @@ def test_try_repo(tmp_path: Path, hook_repo: HookRepo) -> None:
 
 
 def test_manifest_and_examples_are_valid(tmp_path: Path) -> None:
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache")}  # not the user's cache
     manifest = _run([sys.executable, "-m", "pre_commit", "validate-manifest", ".pre-commit-hooks.yaml"], ROOT,
-                    dict(os.environ), check=False)
+                    env, check=False)
     assert manifest.returncode == 0, manifest.stdout
     example = ROOT / "examples" / "pre-commit"
     config = _run([sys.executable, "-m", "pre_commit", "validate-config", str(example / ".pre-commit-config.yaml")],
-                  ROOT, dict(os.environ), check=False)
+                  ROOT, env, check=False)
     assert config.returncode == 0, config.stdout
 
     hook_ids = {hook["id"] for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}

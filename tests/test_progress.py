@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+import lineage
 from lineage.exceptions import UsageError
+from lineage.importers import ImportRequest, import_paths
 from lineage.progress import DEFAULT_DELAY, delay
+from lineage.store import Store
 from tests.conftest import chat, run_cli, run_on_terminal, write_jsonl
 
 NOW = {"LINEAGE_PROGRESS_DELAY": "0"}
@@ -46,14 +49,48 @@ def test_lint_bar_on_a_terminal_only(tmp_path: Path) -> None:
     assert piped.returncode == 0 and "linting" not in piped.stderr
 
 
+BAD_DELAY = [
+    "Error: LINEAGE_PROGRESS_DELAY must be a number of seconds, not 'soon': set it to 0 or more "
+    "(the default is 2), or unset it"
+]
+
+
 def test_a_bad_delay_is_one_line_and_exit_2(tmp_path: Path) -> None:
     data = write_jsonl(tmp_path / "data.jsonl", [chat("q", "a")])
     result = run_cli("lint", str(data), cwd=tmp_path, env={"LINEAGE_PROGRESS_DELAY": "soon"})
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "Error: LINEAGE_PROGRESS_DELAY must be a number of seconds, not 'soon': set it to 0 or more "
-        "(the default is 2), or unset it"
-    ]
+    assert result.stderr.strip().splitlines() == BAD_DELAY
+
+    # An import says so before it opens the store, which is left as it was.
+    store = tmp_path / "s.db"
+    run_cli("init", "--store", str(store), check=True)
+    before = store.read_bytes()
+    result = run_cli("import", str(data), "--model", "gpt-4o", "--store", str(store),
+                     env={"LINEAGE_PROGRESS_DELAY": "soon"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == BAD_DELAY
+    assert store.read_bytes() == before
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_lint_reports_every_example_to_its_bar(tmp_path: Path, jobs: int) -> None:
+    # Over 4 MiB, so that two jobs do split it into pieces.
+    examples = 30_000
+    data = write_jsonl(tmp_path / "data.jsonl",
+                       [chat(f"question {i} " + "word " * 20, f"answer {i} " + "word " * 10) for i in range(examples)])
+    assert data.stat().st_size > 4 << 20
+    calls: list[int] = []
+    report = lineage.lint(data, use_store=False, jobs=jobs, progress=calls.append)
+    assert report.summary()["examples"] == examples
+    assert sum(calls) == examples
+
+
+def test_import_reports_every_record_to_its_bar(tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "data.jsonl", [chat(f"q{i}", f"answer {i}") for i in range(2500)])
+    calls: list[int] = []
+    with Store.open(str(tmp_path / "s.db"), create=True) as store:
+        import_paths(store, [data], ImportRequest(source={"provider": "openai", "model": "gpt-4o"}), progress=calls.append)
+    assert sum(calls) == 2500 and calls[:2] == [1000, 1000]
 
 
 def test_delay_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
