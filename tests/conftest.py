@@ -114,34 +114,53 @@ def chat(question: str, answer: str) -> dict:
     return {"messages": [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]}
 
 
+class OnTerminal:
+    """A command running with its stderr on a pseudo-terminal (100 columns), with `env` added to
+    the environment; what it has drawn so far is in `seen`."""
+
+    def __init__(self, args: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
+        import fcntl
+        import pty
+        import struct
+        import termios
+
+        full_env = {**{k: v for k, v in os.environ.items() if k != "LINEAGE_STORE"}, **(env or {})}
+        self.primary, secondary = pty.openpty()
+        # A new pseudo-terminal is 0x0, and a bar in no columns is drawn as nothing; give it a real size.
+        fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=secondary, env=full_env, cwd=cwd)
+        os.close(secondary)
+        self.seen = b""
+        self.closed = False
+
+    def read_until(self, marker: bytes | None = None, timeout: float = 600) -> bytes:
+        """Read what the command draws until `marker` appears (None: until it exits) or time runs out."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while not self.closed and (marker is None or marker not in self.seen) and time.monotonic() < deadline:
+            try:
+                chunk = os.read(self.primary, 4096)
+            except OSError:  # the terminal closes when the process exits
+                chunk = b""
+            if not chunk:
+                self.closed = True
+                os.close(self.primary)
+            self.seen += chunk
+        return self.seen
+
+    def finish(self) -> tuple[int, bytes]:
+        """(exit code, all it drew), once it has exited."""
+        self.read_until()
+        self.process.communicate(timeout=600)
+        return self.process.returncode, self.seen
+
+
 def run_on_terminal(
     args: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> tuple[int, bytes]:
-    """Run a command with its stderr on a pseudo-terminal (100 columns), with `env` added to the
-    environment; (exit code, what it drew)."""
-    import fcntl
-    import pty
-    import struct
-    import termios
-
-    env = {**{k: v for k, v in os.environ.items() if k != "LINEAGE_STORE"}, **(env or {})}
-    primary, secondary = pty.openpty()
-    # A new pseudo-terminal is 0x0, and a bar in no columns is drawn as nothing; give it a real size.
-    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=secondary, env=env, cwd=cwd)
-    os.close(secondary)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(primary, 4096)
-        except OSError:  # the terminal closes when the process exits
-            break
-        if not chunk:
-            break
-        seen += chunk
-    process.communicate(timeout=600)
-    os.close(primary)
-    return process.returncode, seen
+    """Run a command to its end with its stderr on a pseudo-terminal; (exit code, what it drew)."""
+    return OnTerminal(args, cwd=cwd, env=env).finish()
 
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -296,22 +296,19 @@ def test_config_with_wrong_types(tmp_path: Path, name: str, content: str, needle
 
 
 def test_interrupted_import_exits_130_and_lands_nothing(store: str, tmp_path: Path) -> None:
-    import os
     import signal
-    import subprocess
     import sys
-    import time
 
-    big = write_jsonl(tmp_path / "big.jsonl", [chat(f"q{i}", f"answer {i}") for i in range(300_000)])
-    env = {k: v for k, v in os.environ.items() if k != "LINEAGE_STORE"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lineage", "import", str(big), *FLAGS, "--store", store],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )
-    time.sleep(2.5)
-    assert process.poll() is None, "the import finished before it could be interrupted"
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=60)
-    assert process.returncode == 130
-    assert "Interrupted." in err and "Traceback" not in err
+    from tests.conftest import OnTerminal
+
+    big = write_jsonl(tmp_path / "big.jsonl", [chat(f"q{i}", f"answer {i}") for i in range(200_000)])
+    # Interrupted once its progress bar shows: the import is then reading records in its transaction.
+    run = OnTerminal([sys.executable, "-m", "lineage", "import", str(big), *FLAGS, "--store", store],
+                     env={"LINEAGE_PROGRESS_DELAY": "0.5"})
+    assert b"importing" in run.read_until(b"importing", timeout=120), "the import showed no progress"
+    assert run.process.poll() is None, "the import finished before it could be interrupted"
+    run.process.send_signal(signal.SIGINT)
+    code, seen = run.finish()
+    assert code == 130
+    assert b"Interrupted." in seen and b"Traceback" not in seen, seen[-2000:]
     assert _count(store) == 0

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
 import signal
-import struct
 import subprocess
 import sys
-import termios
-import time
 from pathlib import Path
 
 import pytest
 
 from lineage.store import Store
-from tests.conftest import chat, run_cli, write_jsonl
+from tests.conftest import OnTerminal, chat, run_cli, write_jsonl
 
 IMPORTERS = 8
 
@@ -74,33 +69,15 @@ def test_killed_import_leaves_the_store_as_it_was(tmp_path: Path) -> None:
     seed = write_jsonl(tmp_path / "seed.jsonl", [chat("seed q", "seed answer")])
     run_cli("import", str(seed), "--provider", "openai", "--model", "gpt-4o", "--store", store, check=True)
     big = write_jsonl(tmp_path / "big.jsonl", [chat(f"q{i}", f"a long enough answer number {i}") for i in range(200_000)])
-    env = {k: v for k, v in os.environ.items() if k != "LINEAGE_STORE"}
-    env["LINEAGE_PROGRESS_DELAY"] = "1"
 
     # On a terminal the import shows its progress bar, a second in; the bar counts records the
     # open transaction has read, so once it shows, the kill lands in the middle of the import.
-    primary, secondary = pty.openpty()
-    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lineage", "import", str(big), "--provider", "anthropic",
-         "--model", "claude-sonnet-4-5", "--store", store],
-        stdout=subprocess.DEVNULL,
-        stderr=secondary,
-        env=env,
-    )
-    os.close(secondary)
-    seen = b""
-    deadline = time.monotonic() + 120
-    while b"importing" not in seen and time.monotonic() < deadline:
-        try:
-            seen += os.read(primary, 4096)
-        except OSError:  # the terminal closed: the import ended
-            break
-    assert b"importing" in seen, "the import showed no progress"
-    assert process.poll() is None, "the import finished before it could be killed"
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=60)
-    os.close(primary)
+    run = OnTerminal([sys.executable, "-m", "lineage", "import", str(big), "--provider", "anthropic",
+                      "--model", "claude-sonnet-4-5", "--store", store], env={"LINEAGE_PROGRESS_DELAY": "1"})
+    assert b"importing" in run.read_until(b"importing", timeout=120), "the import showed no progress"
+    assert run.process.poll() is None, "the import finished before it could be killed"
+    run.process.send_signal(signal.SIGKILL)
+    run.finish()
 
     with Store.open(store) as opened:
         counts = {s.source.provider: s.segments for s in opened.sources()}
