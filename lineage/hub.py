@@ -82,8 +82,9 @@ def check_repo(
 def repo_data_files(repo_id: str, folder: Path, *, revision: str | None = None, token: str | None = None,
                     offline: bool = False) -> list[str]:
     """The dataset files of a snapshot: those the repository's revision lists (a reused
-    `--local-dir` may hold others), or, offline, every dataset file in the folder."""
-    from lineage.readers import DATASET_EXTENSIONS
+    `--local-dir` may hold others), or, offline, every dataset file in the folder; not hidden
+    files, nor metadata such as dataset_infos.json."""
+    from lineage.readers import DATASET_EXTENSIONS, METADATA_FILES
 
     if offline:
         return [str(folder)]
@@ -92,7 +93,8 @@ def repo_data_files(repo_id: str, folder: Path, *, revision: str | None = None, 
     except Exception as exc:
         raise _hub_error("cannot list the dataset repository", repo_id, exc) from None
     files = [str(folder / name) for name in sorted(listed)
-             if name.lower().endswith(DATASET_EXTENSIONS) and not any(p.startswith(".") for p in name.split("/"))]
+             if name.lower().endswith(DATASET_EXTENSIONS) and not any(p.startswith(".") for p in name.split("/"))
+             and name.rsplit("/", 1)[-1] not in METADATA_FILES]
     if not files:
         raise InputError("the repository holds no dataset files", where=repo_id,
                          fix="push JSONL, JSON, CSV or Parquet files to it")

@@ -71,6 +71,9 @@ __all__ = [
 ]
 
 DATASET_EXTENSIONS = (".jsonl", ".jsonl.gz", ".ndjson", ".json", ".json.gz", ".csv", ".parquet", ".arrow")
+# Files a dataset folder or repository may hold that are not data: Hugging Face datasets'
+# metadata, which `datasets` also leaves out when it looks for a repository's data files.
+METADATA_FILES = frozenset({"config.json", "dataset_info.json", "dataset_infos.json", "dataset_dict.json"})
 # Formats whose `line` is a 1-based line number (or element index); the others give a 0-based row index.
 LINE_FORMATS = frozenset({"jsonl", "json", "csv"})
 
@@ -168,7 +171,7 @@ def _has_extension(name: str, extensions: tuple[str, ...]) -> bool:
 def _walk(root: Path, extensions: tuple[str, ...]) -> list[Path]:
     """Dataset files under `root`, sorted. A save_to_disk folder is one dataset, so it is listed as a
     whole and not entered (its state.json and .arrow shards are not separate datasets). Hidden files
-    and directories (.git, .venv, .lineage) are skipped."""
+    and directories (.git, .venv, .lineage) and metadata files (METADATA_FILES) are skipped."""
     if is_saved_dataset(root):
         return [root]
     found: list[Path] = []
@@ -183,7 +186,8 @@ def _walk(root: Path, extensions: tuple[str, ...]) -> list[Path]:
             else:
                 keep.append(d)
         dirnames[:] = keep
-        found.extend(here / f for f in filenames if not f.startswith(".") and _has_extension(f, extensions))
+        found.extend(here / f for f in filenames
+                     if not f.startswith(".") and f not in METADATA_FILES and _has_extension(f, extensions))
     return sorted(found)
 
 

@@ -73,11 +73,15 @@ def test_push_then_check_the_repository(dataset: tuple[Path, str], hub: HubStand
     assert check.returncode == 0, check.stderr
     report = json.loads(check.stdout)
     assert report["publication"]["verdict"] == "pass" and report["summary"]["examples"] == 7
-    # A file in the folder that the repository does not hold is not the repository's: not judged.
+    # A file in the folder that the repository does not hold is not the repository's: not judged;
+    # nor is the metadata a repository may hold beside its data.
     (snap / "stray.jsonl").write_text("{not json\n")
+    files["dataset_infos.json"] = b'{"default": {"description": "", "features": {}}}'
+    hub.commits["acme/answers"].append("f" * 40)  # as a commit of it would
     commercial = run_cli("hub", "check", "acme/answers", "--local-dir", str(snap), "--store", store,
                          "--statistics", cwd=folder, env=env)
     assert commercial.returncode == 1 and "ANT001  error" in commercial.stdout and "LIN010" not in commercial.stdout
+    assert (snap / "dataset_infos.json").is_file() and "7 examples in 1 file(s)" in commercial.stdout, commercial.stdout
 
     # Offline, the snapshot is read as it is: with the stand-in gone, nothing is asked of it.
     hub.close()

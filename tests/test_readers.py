@@ -437,9 +437,17 @@ def test_expand_paths_directory_recursive_and_sorted(tmp_path: Path) -> None:
     write(root / "notes.txt", b"")
     write(root / "sub" / "c.parquet", b"")
     write(root / ".hidden" / "x.jsonl", b"")
+    # Hugging Face metadata beside the data is not data, in any folder (with dataset_dict.json the
+    # folder is a saved DatasetDict, taken whole).
+    for name in ("config.json", "dataset_info.json", "dataset_infos.json"):
+        write(root / "sub" / name, b"{}")
+    write(root / "sub" / "d.json", b"[]")
     datasets.Dataset.from_list([{"a": 1}]).save_to_disk(str(root / "hf"))
     got = expand_paths([str(root)])
-    assert got == [root / "a.csv", root / "b.jsonl", root / "hf", root / "sub" / "c.parquet"]
+    assert got == [root / "a.csv", root / "b.jsonl", root / "hf", root / "sub" / "c.parquet", root / "sub" / "d.json"]
+    # Named, or matched by a pattern, a file is read whatever its name.
+    assert expand_paths([str(root / "sub" / "config.json")]) == [root / "sub" / "config.json"]
+    assert root / "sub" / "dataset_info.json" in expand_paths([f"{root}/sub/*.json"])
 
 
 def test_expand_paths_glob_and_files(tmp_path: Path) -> None:
