@@ -1,4 +1,5 @@
-"""Project configuration: `[tool.lineage]` in pyproject.toml, or a `lineage.toml` file.
+"""Project configuration: `[tool.lineage]` in pyproject.toml, or a `lineage.toml` file; and the
+settings that come from environment variables (`seconds_from_env`).
 
 Found by walking up from the current directory; in one folder `lineage.toml` wins over
 pyproject.toml. Relative paths in the file are relative to the file's folder.
@@ -6,6 +7,7 @@ pyproject.toml. Relative paths in the file are relative to the file's folder.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,22 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
+
+
+def seconds_from_env(variable: str, default: float) -> float:
+    """A number of seconds from an environment variable; `default` when it is unset or empty.
+    Anything else than a number of 0 or more is an error that names the variable."""
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # also refuses nan
+        raise ConfigError(f"{variable} must be a number of seconds, not {value!r}",
+                          fix=f"set it to 0 or more (the default is {default:g}), or unset it")
+    return seconds
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from lineage.exceptions import UsageError
+from lineage.config import seconds_from_env
 
 DELAY_VARIABLE = "LINEAGE_PROGRESS_DELAY"
 DEFAULT_DELAY = 2.0
@@ -15,17 +14,7 @@ DEFAULT_DELAY = 2.0
 
 def delay() -> float:
     """Seconds a run goes on before its bar appears: LINEAGE_PROGRESS_DELAY, else two."""
-    value = os.environ.get(DELAY_VARIABLE, "").strip()
-    if not value:
-        return DEFAULT_DELAY
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not seconds >= 0:  # also refuses nan
-        raise UsageError(f"{DELAY_VARIABLE} must be a number of seconds, not {value!r}",
-                         fix=f"set it to 0 or more (the default is {DEFAULT_DELAY:g}), or unset it")
-    return seconds
+    return seconds_from_env(DELAY_VARIABLE, DEFAULT_DELAY)
 
 
 @contextmanager

@@ -19,9 +19,10 @@ PG_ENV = "LINEAGE_TEST_PG_URL"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # The caller's choice of progress-bar delay would change what the CLI draws on a terminal,
-    # and a bad one would fail every command that draws a bar: tests set it where they need it.
-    os.environ.pop("LINEAGE_PROGRESS_DELAY", None)
+    # The caller's timing settings would change what the CLI draws on a terminal and how long it
+    # waits on a busy store, and a bad one would fail every command: tests set them where they need them.
+    for variable in ("LINEAGE_PROGRESS_DELAY", "LINEAGE_LOCK_TIMEOUT", "LINEAGE_SQLITE_BUSY_TIMEOUT"):
+        os.environ.pop(variable, None)
 
 
 def _pg_base_url() -> str | None:

@@ -1,4 +1,5 @@
-"""The progress bar: on a terminal once a run outlasts its delay, never in a pipe."""
+"""The progress bar: on a terminal once a run outlasts its delay, never in a pipe; and the
+settings in seconds that come from the environment (the bar's delay, the store's lock waits)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import lineage
-from lineage.exceptions import UsageError
+from lineage.exceptions import ConfigError
 from lineage.importers import ImportRequest, import_paths
 from lineage.progress import DEFAULT_DELAY, delay
 from lineage.store import Store
@@ -49,27 +50,26 @@ def test_lint_bar_on_a_terminal_only(tmp_path: Path) -> None:
     assert piped.returncode == 0 and "linting" not in piped.stderr
 
 
-BAD_DELAY = [
-    "Error: LINEAGE_PROGRESS_DELAY must be a number of seconds, not 'soon': set it to 0 or more "
-    "(the default is 2), or unset it"
-]
-
-
-def test_a_bad_delay_is_one_line_and_exit_2(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("variable", "default"), [("LINEAGE_PROGRESS_DELAY", "2"), ("LINEAGE_LOCK_TIMEOUT", "600"),
+                              ("LINEAGE_SQLITE_BUSY_TIMEOUT", "30")],
+)
+def test_a_bad_number_of_seconds_is_one_line_and_exit_2(tmp_path: Path, variable: str, default: str) -> None:
+    expected = [f"Error: {variable} must be a number of seconds, not 'soon': set it to 0 or more "
+                f"(the default is {default}), or unset it"]
     data = write_jsonl(tmp_path / "data.jsonl", [chat("q", "a")])
-    result = run_cli("lint", str(data), cwd=tmp_path, env={"LINEAGE_PROGRESS_DELAY": "soon"})
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == BAD_DELAY
-
-    # An import says so before it opens the store, which is left as it was.
     store = tmp_path / "s.db"
     run_cli("init", "--store", str(store), check=True)
     before = store.read_bytes()
-    result = run_cli("import", str(data), "--model", "gpt-4o", "--store", str(store),
-                     env={"LINEAGE_PROGRESS_DELAY": "soon"})
+    # An import says so before it writes anything: the store is left as it was, byte for byte.
+    result = run_cli("import", str(data), "--model", "gpt-4o", "--store", str(store), env={variable: "soon"})
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == BAD_DELAY
+    assert result.stderr.strip().splitlines() == expected
     assert store.read_bytes() == before
+    if variable == "LINEAGE_PROGRESS_DELAY":  # lint draws a bar too; it writes no store
+        result = run_cli("lint", str(data), cwd=tmp_path, env={variable: "soon"})
+        assert result.returncode == 2
+        assert result.stderr.strip().splitlines() == expected
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
@@ -100,5 +100,5 @@ def test_delay_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert delay() == 0.5
     for bad in ("-1", "nan", "two"):
         monkeypatch.setenv("LINEAGE_PROGRESS_DELAY", bad)
-        with pytest.raises(UsageError, match="LINEAGE_PROGRESS_DELAY"):
+        with pytest.raises(ConfigError, match="LINEAGE_PROGRESS_DELAY"):
             delay()

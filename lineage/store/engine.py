@@ -8,7 +8,6 @@ holds the lock. PostgreSQL writers are retried on deadlock and serialisation fai
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from typing import TypeVar
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from lineage.config import seconds_from_env
 from lineage.exceptions import StoreError, StoreLockedError
 
 T = TypeVar("T")
@@ -28,19 +28,12 @@ DEFAULT_LOCK_TIMEOUT = 600.0
 _PG_RETRY_STATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 
 
-def _seconds(variable: str, default: float) -> float:
-    value = os.environ.get(variable)
-    try:
-        return float(value) if value else default
-    except ValueError:
-        return default
-
-
 def lock_timeout() -> float:
-    return _seconds("LINEAGE_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)
+    return seconds_from_env("LINEAGE_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)
 
 
 def make_engine(url: str) -> Engine:
+    lock_timeout()  # a bad value is said when the store is opened, before any write
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
     if url.startswith("postgresql"):
@@ -52,7 +45,8 @@ def make_engine(url: str) -> Engine:
 
 
 def _sqlite_engine(url: str) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": _seconds("LINEAGE_SQLITE_BUSY_TIMEOUT", SQLITE_BUSY_TIMEOUT)})
+    busy = seconds_from_env("LINEAGE_SQLITE_BUSY_TIMEOUT", SQLITE_BUSY_TIMEOUT)
+    engine = create_engine(url, connect_args={"timeout": busy})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
