@@ -7,6 +7,7 @@ pyproject.toml. Relative paths in the file are relative to the file's folder.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -21,9 +22,16 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 
-def seconds_from_env(variable: str, default: float) -> float:
-    """A number of seconds from an environment variable; `default` when it is unset or empty.
-    Anything else than a number of 0 or more is an error that names the variable."""
+# Settings in seconds from environment variables, and their defaults: how long a write waits for a
+# store another process holds in all, how long one SQLite statement waits on the busy handler, and
+# how long a run goes on before its progress bar appears.
+TIMING_VARIABLES = {"LINEAGE_LOCK_TIMEOUT": 600.0, "LINEAGE_SQLITE_BUSY_TIMEOUT": 30.0, "LINEAGE_PROGRESS_DELAY": 2.0}
+
+
+def seconds_from_env(variable: str) -> float:
+    """One of TIMING_VARIABLES; its default when it is unset or empty. Anything else than a
+    finite number of 0 or more is an error that names the variable."""
+    default = TIMING_VARIABLES[variable]
     value = os.environ.get(variable, "").strip()
     if not value:
         return default
@@ -31,10 +39,17 @@ def seconds_from_env(variable: str, default: float) -> float:
         seconds = float(value)
     except ValueError:
         seconds = -1.0
-    if not seconds >= 0:  # also refuses nan
+    if not 0 <= seconds < math.inf:  # also refuses nan
         raise ConfigError(f"{variable} must be a number of seconds, not {value!r}",
                           fix=f"set it to 0 or more (the default is {default:g}), or unset it")
     return seconds
+
+
+def check_timing_variables() -> None:
+    """Raise ConfigError for the first timing variable set to something that is not a number of
+    seconds: the CLI checks them all before a command starts, whether or not it uses them."""
+    for variable in TIMING_VARIABLES:
+        seconds_from_env(variable)
 
 
 @dataclass(frozen=True)

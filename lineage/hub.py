@@ -83,8 +83,8 @@ def repo_data_files(repo_id: str, folder: Path, *, revision: str | None = None, 
                     offline: bool = False) -> list[str]:
     """The dataset files of a snapshot: those the repository's revision lists (a reused
     `--local-dir` may hold others), or, offline, every dataset file in the folder; not hidden
-    files, nor metadata such as dataset_infos.json."""
-    from lineage.readers import DATASET_EXTENSIONS, METADATA_FILES
+    files, nor metadata such as dataset_infos.json (`is_metadata_file`)."""
+    from lineage.readers import DATASET_EXTENSIONS, is_metadata_file
 
     if offline:
         return [str(folder)]
@@ -94,7 +94,7 @@ def repo_data_files(repo_id: str, folder: Path, *, revision: str | None = None, 
         raise _hub_error("cannot list the dataset repository", repo_id, exc) from None
     files = [str(folder / name) for name in sorted(listed)
              if name.lower().endswith(DATASET_EXTENSIONS) and not any(p.startswith(".") for p in name.split("/"))
-             and name.rsplit("/", 1)[-1] not in METADATA_FILES]
+             and not is_metadata_file(folder / name)]
     if not files:
         raise InputError("the repository holds no dataset files", where=repo_id,
                          fix="push JSONL, JSON, CSV or Parquet files to it")

@@ -8,13 +8,10 @@ from contextlib import contextmanager
 
 from lineage.config import seconds_from_env
 
-DELAY_VARIABLE = "LINEAGE_PROGRESS_DELAY"
-DEFAULT_DELAY = 2.0
-
 
 def delay() -> float:
     """Seconds a run goes on before its bar appears: LINEAGE_PROGRESS_DELAY, else two."""
-    return seconds_from_env(DELAY_VARIABLE, DEFAULT_DELAY)
+    return seconds_from_env("LINEAGE_PROGRESS_DELAY")
 
 
 @contextmanager

@@ -71,9 +71,11 @@ __all__ = [
 ]
 
 DATASET_EXTENSIONS = (".jsonl", ".jsonl.gz", ".ndjson", ".json", ".json.gz", ".csv", ".parquet", ".arrow")
-# Files a dataset folder or repository may hold that are not data: Hugging Face datasets'
-# metadata, which `datasets` also leaves out when it looks for a repository's data files.
-METADATA_FILES = frozenset({"config.json", "dataset_info.json", "dataset_infos.json", "dataset_dict.json"})
+# The names of Hugging Face datasets' metadata files: those `datasets` leaves out of a repository's
+# data files, and the state.json of a save_to_disk folder.
+METADATA_NAMES = frozenset({"config.json", "dataset_info.json", "dataset_infos.json", "dataset_dict.json", "state.json"})
+# Metadata is a few kilobytes; a file this large with such a name is taken for data.
+_METADATA_MAX_BYTES = 1 << 20
 # Formats whose `line` is a 1-based line number (or element index); the others give a 0-based row index.
 LINE_FORMATS = frozenset({"jsonl", "json", "csv"})
 
@@ -168,10 +170,25 @@ def _has_extension(name: str, extensions: tuple[str, ...]) -> bool:
     return any(lower.endswith(ext) for ext in extensions)
 
 
+def is_metadata_file(path: Path) -> bool:
+    """A file with a metadata file's name (METADATA_NAMES) that holds one JSON object, not rows
+    nor a `{"data": [...]}` wrapper: a folder or repository searched for data leaves it out.
+    Anything else with such a name is read as data, so that no rows escape the lint unseen."""
+    if path.name not in METADATA_NAMES:
+        return False
+    try:
+        if path.stat().st_size > _METADATA_MAX_BYTES:
+            return False
+        value = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):  # read as data, and its errors reported there
+        return False
+    return isinstance(value, dict) and not isinstance(value.get("data"), list)
+
+
 def _walk(root: Path, extensions: tuple[str, ...]) -> list[Path]:
     """Dataset files under `root`, sorted. A save_to_disk folder is one dataset, so it is listed as a
     whole and not entered (its state.json and .arrow shards are not separate datasets). Hidden files
-    and directories (.git, .venv, .lineage) and metadata files (METADATA_FILES) are skipped."""
+    and directories (.git, .venv, .lineage) and metadata files (`is_metadata_file`) are skipped."""
     if is_saved_dataset(root):
         return [root]
     found: list[Path] = []
@@ -187,7 +204,7 @@ def _walk(root: Path, extensions: tuple[str, ...]) -> list[Path]:
                 keep.append(d)
         dirnames[:] = keep
         found.extend(here / f for f in filenames
-                     if not f.startswith(".") and f not in METADATA_FILES and _has_extension(f, extensions))
+                     if not f.startswith(".") and _has_extension(f, extensions) and not is_metadata_file(here / f))
     return sorted(found)
 
 

@@ -117,7 +117,8 @@ def chat(question: str, answer: str) -> dict:
 
 class OnTerminal:
     """A command running with its stderr on a pseudo-terminal (100 columns), with `env` added to
-    the environment; what it has drawn so far is in `seen`."""
+    the environment; what it has drawn so far is in `seen`. Used as a context manager, it kills
+    the command if it is still running at the end, and closes the terminal."""
 
     def __init__(self, args: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
         import fcntl
@@ -127,33 +128,56 @@ class OnTerminal:
 
         full_env = {**{k: v for k, v in os.environ.items() if k != "LINEAGE_STORE"}, **(env or {})}
         self.primary, secondary = pty.openpty()
-        # A new pseudo-terminal is 0x0, and a bar in no columns is drawn as nothing; give it a real size.
-        fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=secondary, env=full_env, cwd=cwd)
-        os.close(secondary)
         self.seen = b""
         self.closed = False
+        try:
+            # A new pseudo-terminal is 0x0, and a bar in no columns is drawn as nothing; give it a real size.
+            fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+            self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=secondary, env=full_env, cwd=cwd)
+        except BaseException:
+            os.close(self.primary)
+            raise
+        finally:
+            os.close(secondary)
+
+    def __enter__(self) -> OnTerminal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=60)
+        self._close()
+
+    def _close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            os.close(self.primary)
 
     def read_until(self, marker: bytes | None = None, timeout: float = 600) -> bytes:
-        """Read what the command draws until `marker` appears (None: until it exits) or time runs out."""
+        """Read what the command draws until `marker` appears (None: until it exits); fails the
+        test if that takes longer than `timeout` seconds."""
+        import select
         import time
 
         deadline = time.monotonic() + timeout
-        while not self.closed and (marker is None or marker not in self.seen) and time.monotonic() < deadline:
+        while not self.closed and (marker is None or marker not in self.seen):
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.primary], [], [], left)[0]:
+                raise AssertionError(f"waited {timeout} s for {marker!r}; drawn so far: {self.seen[-500:]!r}")
             try:
                 chunk = os.read(self.primary, 4096)
             except OSError:  # the terminal closes when the process exits
                 chunk = b""
             if not chunk:
-                self.closed = True
-                os.close(self.primary)
+                self._close()
             self.seen += chunk
         return self.seen
 
     def finish(self) -> tuple[int, bytes]:
         """(exit code, all it drew), once it has exited."""
         self.read_until()
-        self.process.communicate(timeout=600)
+        self.process.wait(timeout=600)
         return self.process.returncode, self.seen
 
 
@@ -161,7 +185,8 @@ def run_on_terminal(
     args: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> tuple[int, bytes]:
     """Run a command to its end with its stderr on a pseudo-terminal; (exit code, what it drew)."""
-    return OnTerminal(args, cwd=cwd, env=env).finish()
+    with OnTerminal(args, cwd=cwd, env=env) as run:
+        return run.finish()
 
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

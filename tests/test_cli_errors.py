@@ -303,12 +303,14 @@ def test_interrupted_import_exits_130_and_lands_nothing(store: str, tmp_path: Pa
 
     big = write_jsonl(tmp_path / "big.jsonl", [chat(f"q{i}", f"answer {i}") for i in range(200_000)])
     # Interrupted once its progress bar shows: the import is then reading records in its transaction.
-    run = OnTerminal([sys.executable, "-m", "lineage", "import", str(big), *FLAGS, "--store", store],
-                     env={"LINEAGE_PROGRESS_DELAY": "0.5"})
-    assert b"importing" in run.read_until(b"importing", timeout=120), "the import showed no progress"
-    assert run.process.poll() is None, "the import finished before it could be interrupted"
-    run.process.send_signal(signal.SIGINT)
-    code, seen = run.finish()
+    with OnTerminal([sys.executable, "-m", "lineage", "import", str(big), *FLAGS, "--store", store],
+                    env={"LINEAGE_PROGRESS_DELAY": "0.5"}) as run:
+        run.read_until(b"importing", timeout=120)
+        assert run.process.poll() is None, "the import finished before it could be interrupted"
+        run.process.send_signal(signal.SIGINT)
+        code, seen = run.finish()
     assert code == 130
     assert b"Interrupted." in seen and b"Traceback" not in seen, seen[-2000:]
     assert _count(store) == 0
+    with Store.open(store) as opened:  # no source, no capture run either
+        assert opened.sources() == [] and opened.stats()["capture_runs"] == 0

@@ -72,12 +72,12 @@ def test_killed_import_leaves_the_store_as_it_was(tmp_path: Path) -> None:
 
     # On a terminal the import shows its progress bar, a second in; the bar counts records the
     # open transaction has read, so once it shows, the kill lands in the middle of the import.
-    run = OnTerminal([sys.executable, "-m", "lineage", "import", str(big), "--provider", "anthropic",
-                      "--model", "claude-sonnet-4-5", "--store", store], env={"LINEAGE_PROGRESS_DELAY": "1"})
-    assert b"importing" in run.read_until(b"importing", timeout=120), "the import showed no progress"
-    assert run.process.poll() is None, "the import finished before it could be killed"
-    run.process.send_signal(signal.SIGKILL)
-    run.finish()
+    with OnTerminal([sys.executable, "-m", "lineage", "import", str(big), "--provider", "anthropic",
+                     "--model", "claude-sonnet-4-5", "--store", store], env={"LINEAGE_PROGRESS_DELAY": "1"}) as run:
+        run.read_until(b"importing", timeout=120)
+        assert run.process.poll() is None, "the import finished before it could be killed"
+        run.process.send_signal(signal.SIGKILL)
+        run.finish()
 
     with Store.open(store) as opened:
         counts = {s.source.provider: s.segments for s in opened.sources()}

@@ -56,11 +56,12 @@ def test_push_then_check_the_repository(dataset: tuple[Path, str], hub: HubStand
     env = hub_env(hub, folder)
     assert run_cli("card", "data", "--store", store, cwd=folder).returncode == 0
     (folder / "data" / ".scratch.jsonl").write_text('{"text": "not for the Hub"}\n')
+    (folder / "data" / "dataset_info.json").write_text('{"description": "", "features": {}}')
     result = run_cli("hub", "push", "data", "acme/answers", "--store", store, *PASSING, cwd=folder, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("pushed 2 file(s) to acme/answers: ")
     files = hub.repos["acme/answers"]
-    assert sorted(files) == ["README.md", "train.jsonl"], "hidden files are not pushed"
+    assert sorted(files) == ["README.md", "train.jsonl"], "hidden files and metadata are not pushed"
     assert len(hub.commits["acme/answers"]) == 2, "the card and the data land in one commit"
     assert files["train.jsonl"] == (folder / "data" / "train.jsonl").read_bytes()
     assert b"license: cc-by-nc-4.0" in files["README.md"]

@@ -11,7 +11,7 @@ import pytest
 import lineage
 from lineage.exceptions import ConfigError
 from lineage.importers import ImportRequest, import_paths
-from lineage.progress import DEFAULT_DELAY, delay
+from lineage.progress import delay
 from lineage.store import Store
 from tests.conftest import chat, run_cli, run_on_terminal, write_jsonl
 
@@ -66,8 +66,9 @@ def test_a_bad_number_of_seconds_is_one_line_and_exit_2(tmp_path: Path, variable
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == expected
     assert store.read_bytes() == before
-    if variable == "LINEAGE_PROGRESS_DELAY":  # lint draws a bar too; it writes no store
-        result = run_cli("lint", str(data), cwd=tmp_path, env={variable: "soon"})
+    # Every command says so before it starts, whether it would use the variable or not.
+    for command in (["lint", str(data), "--store", str(store)], ["sources", "--store", str(store)]):
+        result = run_cli(*command, cwd=tmp_path, env={variable: "soon"})
         assert result.returncode == 2
         assert result.stderr.strip().splitlines() == expected
 
@@ -95,10 +96,10 @@ def test_import_reports_every_record_to_its_bar(tmp_path: Path) -> None:
 
 def test_delay_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LINEAGE_PROGRESS_DELAY", raising=False)
-    assert delay() == DEFAULT_DELAY == 2.0
+    assert delay() == 2.0
     monkeypatch.setenv("LINEAGE_PROGRESS_DELAY", " 0.5 ")
     assert delay() == 0.5
-    for bad in ("-1", "nan", "two"):
+    for bad in ("-1", "nan", "inf", "1e400", "two"):
         monkeypatch.setenv("LINEAGE_PROGRESS_DELAY", bad)
         with pytest.raises(ConfigError, match="LINEAGE_PROGRESS_DELAY"):
             delay()

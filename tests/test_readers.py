@@ -437,14 +437,22 @@ def test_expand_paths_directory_recursive_and_sorted(tmp_path: Path) -> None:
     write(root / "notes.txt", b"")
     write(root / "sub" / "c.parquet", b"")
     write(root / ".hidden" / "x.jsonl", b"")
-    # Hugging Face metadata beside the data is not data, in any folder (with dataset_dict.json the
-    # folder is a saved DatasetDict, taken whole).
+    # Hugging Face metadata beside the data (one JSON object) is not data, in any folder (with
+    # dataset_dict.json the folder is a saved DatasetDict, taken whole).
+    # (dataset_info.json and state.json together make a save_to_disk folder: not side by side here).
     for name in ("config.json", "dataset_info.json", "dataset_infos.json"):
-        write(root / "sub" / name, b"{}")
+        write(root / "sub" / name, b'{"description": "", "features": {}}')
+    write(root / "sub" / "more" / "state.json", b'{"_data_files": [], "_fingerprint": "x"}')
     write(root / "sub" / "d.json", b"[]")
+    # With such a name, rows are still rows: JSON lines, an array, a {"data": [...]} wrapper.
+    write(root / "rows" / "config.json", b'{"text": "a"}\n{"text": "b"}\n')
+    write(root / "rows" / "dataset_infos.json", b'[{"text": "a"}]')
+    write(root / "rows" / "state.json", b'{"data": [{"text": "a"}]}')
     datasets.Dataset.from_list([{"a": 1}]).save_to_disk(str(root / "hf"))
     got = expand_paths([str(root)])
-    assert got == [root / "a.csv", root / "b.jsonl", root / "hf", root / "sub" / "c.parquet", root / "sub" / "d.json"]
+    rows = [root / "rows" / name for name in ("config.json", "dataset_infos.json", "state.json")]
+    assert got == [root / "a.csv", root / "b.jsonl", root / "hf", *rows, root / "sub" / "c.parquet",
+                   root / "sub" / "d.json"]
     # Named, or matched by a pattern, a file is read whatever its name.
     assert expand_paths([str(root / "sub" / "config.json")]) == [root / "sub" / "config.json"]
     assert root / "sub" / "dataset_info.json" in expand_paths([f"{root}/sub/*.json"])

@@ -47,7 +47,10 @@ class LineageGroup(click.Group):
         raise SystemExit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
+        from lineage.config import check_timing_variables
+
         try:
+            check_timing_variables()
             return super().invoke(ctx)
         except LineageError as exc:
             raise LineageClickError(exc) from None

@@ -21,15 +21,13 @@ from lineage.exceptions import StoreError, StoreLockedError
 
 T = TypeVar("T")
 
-# How long one statement waits on SQLite's busy handler, in seconds.
-SQLITE_BUSY_TIMEOUT = 30.0
-# How long a write waits for the store altogether before giving up, in seconds.
-DEFAULT_LOCK_TIMEOUT = 600.0
+# sqlite3 takes its busy timeout in milliseconds, as a C int: a longer one would not wait at all.
+_SQLITE_LONGEST_WAIT = 2_147_483.0
 _PG_RETRY_STATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 
 
 def lock_timeout() -> float:
-    return seconds_from_env("LINEAGE_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)
+    return seconds_from_env("LINEAGE_LOCK_TIMEOUT")
 
 
 def make_engine(url: str) -> Engine:
@@ -45,7 +43,7 @@ def make_engine(url: str) -> Engine:
 
 
 def _sqlite_engine(url: str) -> Engine:
-    busy = seconds_from_env("LINEAGE_SQLITE_BUSY_TIMEOUT", SQLITE_BUSY_TIMEOUT)
+    busy = min(seconds_from_env("LINEAGE_SQLITE_BUSY_TIMEOUT"), _SQLITE_LONGEST_WAIT)
     engine = create_engine(url, connect_args={"timeout": busy})
 
     @event.listens_for(engine, "connect")
