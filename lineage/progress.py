@@ -15,12 +15,10 @@ def delay() -> float:
 
 
 @contextmanager
-def progress_bar(
-    description: str, *, unit: str = " records", wait: float | None = None
-) -> Iterator[Callable[[int], None]]:
-    """Yield a function that advances the bar by n; it appears after `wait` seconds (else `delay()`)."""
-    if wait is None:
-        wait = delay()
+def progress_bar(description: str, *, unit: str = " records") -> Iterator[Callable[[int], None]]:
+    """Yield a function that advances the bar by n; it appears after `delay()` seconds. (The CLI
+    has checked LINEAGE_PROGRESS_DELAY before the command started: a bad value stops nothing here.)"""
+    wait = delay()
     from tqdm import tqdm
 
     # disable=None turns the bar off when stderr is not a terminal (CI logs, pre-commit).

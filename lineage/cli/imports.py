@@ -96,10 +96,9 @@ def import_(
     from lineage.importers import ImportRequest, import_paths
     from lineage.importers.base import ImportOptions
     from lineage.importers.converters import SourceColumns
-    from lineage.progress import delay, progress_bar
+    from lineage.progress import progress_bar
     from lineage.store import open_store
 
-    wait = delay()  # a bad LINEAGE_PROGRESS_DELAY fails before the store is opened (or upgraded)
     request = ImportRequest(
         kind=import_format,
         source={
@@ -123,7 +122,7 @@ def import_(
             input_format=input_format,
         ),
     )
-    with open_store(store) as opened, progress_bar("importing", wait=wait) as advance:
+    with open_store(store) as opened, progress_bar("importing") as advance:
         result = import_paths(opened, list(paths), request, progress=advance)
     if output_format == "json":
         echo_json(result.to_dict())
