@@ -73,6 +73,10 @@ class Publication:
     max_untracked: float
     card_metadata: dict[str, Any]
     passed: bool = False
+    # Examples nobody could judge: records that could not be read, and sources whose terms the
+    # pack cannot determine. Either fails the gate unless the user lowered it.
+    malformed: int = 0
+    needs_review: int = 0
 
     @property
     def carried_expression(self) -> str | None:
@@ -100,6 +104,9 @@ class Publication:
             f"  untracked: {self.untracked} of {self.examples} examples ({self.untracked_share:.1%}; "
             f"at most {self.max_untracked:.1%} allowed)",
         ]
+        if self.malformed or self.needs_review:
+            lines.append(f"  not judged: {self.malformed} malformed (unreadable) and {self.needs_review} needing "
+                         f"review (terms unknown) of {self.examples} examples")
         if self.card_metadata:
             lines.append("  the card's YAML header should hold:")
             lines += [f"    {line}" for line in self.metadata_yaml().splitlines()]
@@ -116,6 +123,8 @@ class Publication:
             "model_generated": self.generated,
             "untracked": {"examples": self.untracked, "share": round(self.untracked_share, 6),
                           "max_share": self.max_untracked},
+            "malformed": self.malformed,
+            "needs_review": self.needs_review,
             "card_metadata": self.card_metadata,
         }
 
@@ -224,6 +233,8 @@ def check_publication(
         examples=report.examples,
         max_untracked=max_untracked,
         card_metadata=card_metadata(the_card, carried, generated, report),
+        malformed=report.verdicts.get("malformed", 0),
+        needs_review=report.verdicts.get("needs-review", 0),
     )
     where = str(the_card.path) if card is not None else (data_path or "dataset")
     keeps = _keeps(report)

@@ -39,7 +39,7 @@ purpose = "fine-tune"
 distribute_model = true
 model_name = "Llama-acme-8b"
 """
-EXPECTED = {"blocked": 4, "allowed": 5, "allowed_with_obligations": 2, "untracked": 1, "malformed": 1}
+EXPECTED = {"blocked": 4, "needs_review": 0, "allowed": 5, "allowed_with_obligations": 2, "untracked": 1, "malformed": 1}
 EXPECTED_CODES = {"ANT001": 4, "LIN009": 1, "LIN010": 1}
 
 
@@ -82,7 +82,7 @@ def test_json_report_counts_every_verdict_and_code(project: Path) -> None:
     code, out, err = lint(project, "data/train.jsonl", "--format", "json")
     assert code == 1, err
     report = json.loads(out)
-    assert report["report_version"] == "1.0"
+    assert report["report_version"] == "1.1"
     summary = report["summary"]
     assert {k: summary[k] for k in EXPECTED} == EXPECTED
     assert summary["examples"] == len(MIXED) + 1
@@ -114,7 +114,7 @@ def test_text_report_lists_findings_like_ruff(project: Path) -> None:
     lines = [line for line in out.splitlines() if re.match(r"^data/train\.jsonl:\d+: ", line)]
     assert Counter(re.search(r": (\w+\d+) \[", line).group(1) for line in lines) == EXPECTED_CODES
     assert "data/train.jsonl:1: ANT001 [error]" in out
-    assert "13 examples in 1 file(s): 4 blocked, 5 allowed, 2 allowed with obligations, 1 untracked, 1 malformed" in out
+    assert "13 examples in 1 file(s): 4 blocked, 0 needs review, 5 allowed, 2 allowed with obligations, 1 untracked, 1 malformed" in out
 
 
 def test_statistics_prints_counts_only(project: Path) -> None:
@@ -122,7 +122,7 @@ def test_statistics_prints_counts_only(project: Path) -> None:
     assert code == 1
     assert "data/train.jsonl:1:" not in out
     assert re.search(r"^\s+4\s+ANT001\s+error$", out, re.M)
-    assert re.search(r"^\s+1\s+LIN010\s+warning$", out, re.M)
+    assert re.search(r"^\s+1\s+LIN010\s+error$", out, re.M)
 
 
 def test_sarif_github_and_markdown_count_the_same(project: Path) -> None:
@@ -138,7 +138,7 @@ def test_sarif_github_and_markdown_count_the_same(project: Path) -> None:
     assert code == 1
     annotations = [line for line in out.splitlines() if line.startswith("::")]
     assert Counter(re.search(r"title=([A-Z]+\d+)", a).group(1) for a in annotations) == EXPECTED_CODES
-    assert sum(a.startswith("::error ") for a in annotations) == 4
+    assert sum(a.startswith("::error ") for a in annotations) == 5  # the Claude rows and the malformed one
 
     code, out, _ = lint(project, "data/train.jsonl", "--format", "markdown")
     assert code == 1
@@ -208,13 +208,30 @@ def test_directories_and_globs(project: Path) -> None:
 
 
 def test_exit_codes_select_ignore_and_exit_zero(project: Path) -> None:
-    assert lint(project, "data/train.jsonl", "--ignore", "ANT")[0] == 0
+    # The malformed line was not judged: it fails the run until the user chooses to skip it.
+    assert lint(project, "data/train.jsonl", "--ignore", "ANT")[0] == 1
+    assert lint(project, "data/train.jsonl", "--ignore", "ANT", "--skip-bad")[0] == 0
     code, out, _ = lint(project, "data/train.jsonl", "--select", "LIN009,LIN010", "--format", "json")
-    assert code == 0
+    assert code == 1
     assert json.loads(out)["summary"]["findings_by_code"] == {"LIN009": 1, "LIN010": 1}
+    code, out, _ = lint(project, "data/train.jsonl", "--select", "LIN009,LIN010", "--skip-bad", "--format", "json")
+    assert code == 0
+    summary = json.loads(out)["summary"]
+    assert summary["findings_by_code"] == {"LIN009": 1, "LIN010": 1} and summary["malformed"] == 1
     assert lint(project, "data/train.jsonl", "--exit-zero")[0] == 0
-    assert lint(project, "data/train.jsonl", "--ignore", "ANT001", "--untracked", "error")[0] == 1
-    assert lint(project, "data/train.jsonl", "--ignore", "ANT001", "--strict")[0] == 1
+    assert lint(project, "data/train.jsonl", "--ignore", "ANT001", "--skip-bad", "--untracked", "error")[0] == 1
+    # --strict lowers nothing, --skip-bad included.
+    assert lint(project, "data/train.jsonl", "--ignore", "ANT001", "--skip-bad", "--strict")[0] == 1
+
+
+def test_an_ignored_malformed_record_still_fails_unless_skipped(project: Path) -> None:
+    code, out, _ = lint(project, "data/train.jsonl", "--ignore", "ANT,LIN010", "--format", "json")
+    assert code == 1
+    assert json.loads(out)["summary"]["findings_by_code"] == {"LIN009": 1, "LIN010": 1}
+    code, out, _ = lint(project, "data/train.jsonl", "--ignore", "ANT,LIN010", "--skip-bad", "--format", "json")
+    assert code == 0
+    summary = json.loads(out)["summary"]
+    assert summary["findings_by_code"] == {"LIN009": 1} and summary["malformed"] == 1
 
 
 def test_max_findings_and_output_file(project: Path, tmp_path: Path) -> None:
@@ -255,7 +272,7 @@ def test_waivers_lift_rules_and_unused_ones_are_findings(project: Path, tmp_path
         "    approved_by: legal@example.com\n"
         "    reference: none\n"
     )
-    code, out, _ = lint(project, "data/train.jsonl", "--format", "json", "--waivers", str(waivers))
+    code, out, _ = lint(project, "data/train.jsonl", "--format", "json", "--waivers", str(waivers), "--skip-bad")
     assert code == 0
     report = json.loads(out)
     assert report["summary"]["blocked"] == 0
@@ -512,8 +529,9 @@ def test_flags_beat_override_selection_and_ignore_all(project: Path) -> None:
     try:
         code, out, _ = lint(project, "data/train.jsonl", "--select", "ANT", "--format", "json")
         assert code == 1
-        assert json.loads(out)["summary"]["findings_by_code"] == {"ANT001": 4}
-        code, out, _ = lint(project, "data/train.jsonl", "--ignore", "ALL", "--format", "json")
+        # The malformed record is an error, and an error is never left out of the report.
+        assert json.loads(out)["summary"]["findings_by_code"] == {"ANT001": 4, "LIN010": 1}
+        code, out, _ = lint(project, "data/train.jsonl", "--ignore", "ALL", "--skip-bad", "--format", "json")
         assert code == 0 and json.loads(out)["summary"]["findings"] == 0
     finally:
         config.unlink()

@@ -21,7 +21,7 @@ def test_quickstart_script(tmp_path: Path) -> None:
     assert "openai/gpt-4o-2024-08-06" in result.stdout
     # The lint at the end blocks the six Claude answers and says why.
     assert result.stdout.count(": ANT001 [error]") == 6
-    assert "24 examples in 1 file(s): 6 blocked, 12 allowed, 4 allowed with obligations, 2 untracked" in result.stdout
+    assert "24 examples in 1 file(s): 6 blocked, 0 needs review, 12 allowed, 4 allowed with obligations, 2 untracked" in result.stdout
     assert "lineage lint exited with 1" in result.stdout
 
     with Store.open(str(folder / ".lineage" / "lineage.db")) as store:

@@ -252,7 +252,7 @@ def test_the_pipeline_example(tmp_path: Path) -> None:
     assert "└── rewrite by meta/meta-llama/Llama-3.1-8B-Instruct" in result.stdout
     assert "lineage lint exited with 1" in result.stdout
     md = (folder / "out" / "report.md").read_text()
-    assert "**Verdict: blocked.** 7 examples: 3 blocked, 0 allowed, 4 allowed with obligations" in md
+    assert "**Verdict: blocked.** 7 examples: 3 blocked, 0 needs review, 0 allowed, 4 allowed with obligations" in md
     assert "### ANT001 (error)" in md and "- Examples at: paraphrased.jsonl:1, paraphrased.jsonl:2, paraphrased.jsonl:3." in md
     assert "Section 3(b)(1)](https://creativecommons.org/licenses/by-sa/4.0/legalcode)" in md
     assert '**META121 attribution**: "Built with Llama"' in md and "**META122 name-prefix**" in md
@@ -277,10 +277,21 @@ def test_names_from_the_data_cannot_change_the_report(tmp_path: Path, store_url:
 
 
 def test_a_file_of_malformed_rows_is_not_called_allowed(tmp_path: Path) -> None:
+    # Nothing in it could be read, so nothing was judged: an error in the input, not a report.
     (tmp_path / "bad.jsonl").write_text("{bad\n")
     result = run_cli("report", "bad.jsonl", "--timestamp", STAMP, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: none of the 1 record(s) could be read (line 1: invalid JSON")
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_a_report_with_some_malformed_rows_says_it_is_incomplete(tmp_path: Path) -> None:
+    (tmp_path / "some.jsonl").write_text('{bad\n{"prompt": "p", "completion": "c"}\n')
+    result = run_cli("report", "some.jsonl", "--timestamp", STAMP, "--skip-bad", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "**Verdict: not judged: malformed examples.**" in result.stdout
+    assert "**Verdict: incomplete: some examples could not be read.**" in result.stdout
+    assert "1 malformed" in result.stdout
 
 
 @pytest.mark.parametrize("command", ["report", "notice"])

@@ -25,6 +25,14 @@ def evaluation_options(func: Any) -> Any:
     options = [
         click.option("--untracked", type=click.Choice(["ignore", "warn", "error"]),
                      help="What a segment with no recorded origin is (default: warn, or the config's)."),
+        click.option("--unknown-terms", type=click.Choice(["error", "warn"]),
+                     help="What a source whose terms the policy pack cannot determine is: its examples need "
+                     "review either way (default: error, or the config's)."),
+        click.option("--skip-bad", is_flag=True, default=None,
+                     help="Malformed records are warnings, not errors; they are still counted and listed."),
+        click.option("--strict", is_flag=True, default=None,
+                     help="Lower nothing: malformed records and unknown terms are errors whatever the "
+                     "configuration, --skip-bad or --unknown-terms say."),
         click.option("--all-segments", is_flag=True, default=None,
                      help="Require prompt-side segments to be tracked too, not only the completion side."),
         click.option("--select", multiple=True, metavar="CODES",
@@ -58,14 +66,13 @@ def evaluation_options(func: Any) -> Any:
 @click.option("--statistics", is_flag=True, help="Print counts per rule code and the summary, not each finding.")
 @click.option("--max-findings", type=click.IntRange(min=0), metavar="N",
               help="List at most N findings; the summary still counts them all.")
-@click.option("--strict", is_flag=True, default=None, help="Malformed records are errors (exit 1), not warnings.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes for large inputs.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when the dataset is blocked.")
 @evaluation_options
 def lint(
     paths: tuple[str, ...], output_format: str, output: Path | None, statistics: bool, max_findings: int | None,
-    strict: bool | None, jobs: int, exit_zero: bool, **evaluation: Any,
+    jobs: int, exit_zero: bool, **evaluation: Any,
 ) -> None:
     """Check dataset files against the terms of where their examples came from.
 
@@ -84,7 +91,7 @@ def lint(
     """
     from lineage.report import render
 
-    report = evaluate(paths, strict=strict, max_findings=max_findings, jobs=jobs, **evaluation)
+    report = evaluate(paths, max_findings=max_findings, jobs=jobs, **evaluation)
     if report is None:
         click.echo("No dataset files in the configured paths.")
         return
@@ -94,8 +101,8 @@ def lint(
 
 
 def evaluate(
-    paths: tuple[str, ...], *, strict: bool | None = None, max_findings: int | None = None, jobs: int = 1,
-    untracked: str | None, all_segments: bool | None, select: tuple[str, ...], ignore: tuple[str, ...],
+    paths: tuple[str, ...], *, strict: bool | None = None, skip_bad: bool | None = None,
+    unknown_terms: str | None = None, max_findings: int | None = None, jobs: int = 1, untracked: str | None, all_segments: bool | None, select: tuple[str, ...], ignore: tuple[str, ...],
     purpose: str | None, commercial: bool | None, competes_with: tuple[str, ...], base_model: str | None,
     distribute_model: bool | None, model_name: str | None, model_type: str | None, publish_dataset: bool | None,
     waivers_path: Path | None, today: str | None, model_column: str | None, provider_column: str | None,
@@ -121,6 +128,8 @@ def evaluate(
         select=_codes(select),
         ignore=_codes(ignore),
         strict=strict,
+        skip_bad=skip_bad,
+        unknown_terms=unknown_terms,
         inline_flags={"model": model_column, "provider": provider_column, "generated_at": time_column},
         layout=layout,
         mapping=parse_mapping(mapping, "--map") or None,

@@ -168,7 +168,8 @@ def explain(
       lineage explain --kind open-model --model Llama-3.1-8B-Instruct --distribute-model --model-name acme-7b
       lineage explain --kind dataset --name dolly --license CC-BY-SA-3.0 --non-commercial
 
-    Exits 1 when the use is blocked.
+    Exits 1 when the use is blocked, or needs review because the pack cannot determine the
+    source's terms (unless `unknown_terms = "warn"`).
     """
     from lineage.config import find_config
     from lineage.licenses import normalise_license
@@ -193,7 +194,10 @@ def explain(
     except ValueError as exc:
         raise UsageError(f"invalid date: {exc}", fix="use e.g. 2026-03-01") from None
     as_of = parse_today(today)
-    evaluator = Evaluator(_pack(policy_paths), context, waivers, today=as_of)
+    unknown_terms = config.get("unknown_terms", "error")
+    if config.get("strict", False) is True:
+        unknown_terms = "error"
+    evaluator = Evaluator(_pack(policy_paths), context, waivers, today=as_of, unknown_terms=unknown_terms)
     result = evaluator.evaluate(source, when)
     unused = evaluator.unused_waivers()
     data = {**result.to_dict(), "use_context": context.to_dict(),
@@ -203,7 +207,8 @@ def explain(
         echo_json(data)
     else:
         _print_explanation(data)
-    if result.verdict == "blocked":
+    # Terms nobody could determine fail as a breach does, unless `unknown_terms = "warn"`.
+    if result.verdict == "blocked" or (result.verdict == "needs-review" and result.errors):
         raise SystemExit(1)
 
 

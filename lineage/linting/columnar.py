@@ -207,12 +207,16 @@ def lint_chat(linter: Linter, rows: Rows, judge: _Judge, summary: FileSummary) -
     stopped = np.array([o.blocked for o in outcome_list], dtype=bool)
     blocked = _any(users, stopped, chosen, examples)
     obliged = _any(users, binding, chosen, examples)
+    unknown = _any(users, np.array([o.unknown for o in outcome_list], dtype=bool), chosen, examples)
     calm = ~loud
+    # The same order as the row path: blocked, needs review, untracked, then allowed.
+    known = calm & ~blocked & ~unknown
     verdicts = {
         "blocked": calm & blocked,
-        "untracked": calm & ~blocked & (untracked_count > 0),
-        "allowed-with-obligations": calm & ~blocked & (untracked_count == 0) & obliged,
-        "allowed": calm & ~blocked & (untracked_count == 0) & ~obliged,
+        "needs-review": calm & ~blocked & unknown,
+        "untracked": known & (untracked_count > 0),
+        "allowed-with-obligations": known & (untracked_count == 0) & obliged,
+        "allowed": known & (untracked_count == 0) & ~obliged,
     }
     for verdict, which_examples in verdicts.items():
         count = int(np.count_nonzero(which_examples))

@@ -22,7 +22,7 @@ from lineage.fingerprints import fingerprint
 from lineage.linting.inline import InlineReader
 from lineage.linting.origins import INLINE_BASE, OriginIndex, split_key
 from lineage.linting.settings import LintSettings, Rules
-from lineage.policy.engine import Evaluator, Finding
+from lineage.policy.engine import UNKNOWN_TERMS_CODES, Evaluator, Finding
 from lineage.policy.loader import Pack
 from lineage.policy.waivers import Waiver
 from lineage.readers import BadRecord, Record
@@ -47,6 +47,8 @@ class Outcome:
     findings: tuple[Finding, ...]
     blocked: bool
     obligations: bool
+    # The pack could not determine some of the source's terms: the example needs review.
+    unknown: bool = False
     # Segments counted since they were last added to `use` (once per batch).
     segments: int = 0
 
@@ -112,7 +114,9 @@ class Linter:
     def _judge(self, rules: Rules) -> _Judge:
         judge = self._judges.get(rules)
         if judge is None:
-            evaluator = Evaluator(self.pack, rules.context, self.waivers, today=self.today)
+            evaluator = Evaluator(
+                self.pack, rules.context, self.waivers, today=self.today, unknown_terms=rules.unknown_terms
+            )
             judge = self._judges[rules] = _Judge(rules, evaluator)
         return judge
 
@@ -135,7 +139,8 @@ class Linter:
             judge.uses[id(evaluation)] = use
         use.saw(day)
         outcome = judge.outcomes[key] = Outcome(
-            use, kept, any(f.severity == "error" for f in kept), bool(evaluation.obligations)
+            use, kept, any(f.severity == "error" and f.code not in UNKNOWN_TERMS_CODES for f in kept),
+            bool(evaluation.obligations), evaluation.unknown_terms,
         )
         return outcome
 
@@ -287,7 +292,7 @@ class Linter:
         verdicts = summary.verdicts
         report_verdicts = report.verdicts
         segments_total = tracked = untracked_total = 0
-        counts = dict.fromkeys(("blocked", "untracked", "allowed-with-obligations", "allowed"), 0)
+        counts = dict.fromkeys(("blocked", "needs-review", "untracked", "allowed-with-obligations", "allowed"), 0)
         for item in prepared:
             record = item[0]
             segments = item[1]
@@ -316,11 +321,17 @@ class Linter:
                             if first_untracked is None:
                                 first_untracked = segment
                         continue
+                if keys < 0 and self.index.from_unrecorded(keys) and (all_segments or segment[0] in completion_roles):  # type: ignore[union-attr]
+                    # Derived from a text with no recorded origin: untracked, and still bound by its sources.
+                    untracked += 1
+                    tracked -= 1  # counted once, as untracked, when `touched` is added below
+                    if first_untracked is None:
+                        first_untracked = segment
                 if touched is None:
                     touched = [(keys, segment)]
                 else:
                     touched.append((keys, segment))
-            blocked = obligations = False
+            blocked = obligations = unknown = False
             hits = None
             if touched is not None:
                 tracked += len(touched)
@@ -330,11 +341,11 @@ class Linter:
                     outcome = outcomes.get(key) or outcome_for(judge, key)
                     outcome.segments += 1
                     outcome.use.examples += 1
-                    blocked, obligations = outcome.blocked, outcome.obligations
+                    blocked, obligations, unknown = outcome.blocked, outcome.obligations, outcome.unknown
                     if outcome.findings:
                         hits = _hits({}, outcome, segment)
                 else:
-                    blocked, obligations, hits = self._judge_segments(touched, judge)
+                    blocked, obligations, unknown, hits = self._judge_segments(touched, judge)
             untracked_total += untracked
             if self_ids:
                 self._self_identification(record, segments, fps, completion, get, path)
@@ -346,6 +357,8 @@ class Linter:
                 ) or blocked
             if blocked:
                 counts["blocked"] += 1
+            elif unknown:
+                counts["needs-review"] += 1
             elif untracked:
                 counts["untracked"] += 1
             elif obligations:
@@ -366,10 +379,11 @@ class Linter:
 
     def _judge_segments(
         self, touched: list[tuple[Any, tuple[str, str, str]]], judge: _Judge
-    ) -> tuple[bool, bool, dict[tuple[int, str], list[Any]] | None]:
-        """(blocked, obligations, findings) of an example with several tracked segments or origins."""
+    ) -> tuple[bool, bool, bool, dict[tuple[int, str], list[Any]] | None]:
+        """(blocked, obligations, unknown terms, findings) of an example with several tracked
+        segments or origins."""
         outcomes = judge.outcomes
-        blocked = obligations = False
+        blocked = obligations = unknown = False
         hits: dict[tuple[int, str], list[Any]] | None = None
         uses: set[SourceUse] = set()
         for keys, segment in touched:
@@ -380,11 +394,12 @@ class Linter:
                 uses.add(outcome.use)
                 blocked = blocked or outcome.blocked
                 obligations = obligations or outcome.obligations
+                unknown = unknown or outcome.unknown
                 if outcome.findings:
                     hits = _hits(hits if hits is not None else {}, outcome, segment)
         for use in uses:
             use.examples += 1
-        return blocked, obligations, hits
+        return blocked, obligations, unknown, hits
 
     def _report_example(
         self, record: Record, line: int, fps: list[bytes], hits: dict[tuple[str, str], list[Any]] | None,
@@ -474,13 +489,14 @@ class Linter:
         return out
 
     def _malformed(self, record: Record | BadRecord, line: int, error: str, summary: FileSummary, rules: Rules) -> None:
-        strict = self.settings.strict
-        severity = "error" if strict else "warning"
-        verdict = "blocked" if strict else "malformed"
-        summary.verdicts[verdict] += 1
-        self.report.verdicts[verdict] += 1
-        # --strict makes a malformed record an error, and an ignored error would pass silently.
-        if not strict and not rules.codes.keeps(MALFORMED):
+        # A record that could not be read was not judged: an error, unless the user chose to skip
+        # bad records (they are still counted, as `malformed`).
+        skip = self.settings.skip_bad
+        severity = "warning" if skip else "error"
+        summary.verdicts["malformed"] += 1
+        self.report.verdicts["malformed"] += 1
+        # An ignored error would pass silently: only a warning may be left out.
+        if skip and not rules.codes.keeps(MALFORMED):
             return
         self.report.add(LintFinding(
             # One line, whatever the record held: keys and values may carry newlines.

@@ -671,6 +671,7 @@ def _finish(job: LintJob, report: Report, unused: Iterable[list[Finding]], pack:
     """Run-level findings (waivers that lifted nothing) and the report's header fields."""
     from lineage.store.location import describe
 
+    _check_readable(report)
     report.store = describe(job.store_url) if job.store_url else None
     report.store_url = job.store_url
     codes = job.settings.rules.codes
@@ -686,6 +687,25 @@ def _finish(job: LintJob, report: Report, unused: Iterable[list[Finding]], pack:
     report.pack = pack
     report.code_filter = job.settings.rules.codes
     return report
+
+
+def _check_readable(report: Report) -> None:
+    """A file none of whose records could be read was not linted at all: that is an error in the
+    input (exit 2), not a pass and not a finding about the data. An empty split of an in-memory
+    dataset is fine; an empty file is not."""
+    for summary in report.files:
+        malformed = summary.verdicts.get("malformed", 0)
+        if summary.examples != malformed or (summary.format == "dataset" and not malformed):
+            continue
+        if not malformed:
+            raise InputError("no records", where=summary.path,
+                             fix="the file is empty: add records, or leave it out of the lint")
+        first = next((f for f in report.findings if f.path == summary.path and f.code == "LIN010"), None)
+        reason = f" (line {first.line}: {first.message.removeprefix('malformed record: ')})" if first else ""
+        raise InputError(
+            f"none of the {malformed} record(s) could be read{reason}", where=summary.path,
+            fix="check the file's format and encoding (UTF-8 JSON lines, JSON, CSV or Parquet)",
+        )
 
 
 def pack_info(pack: Any) -> dict[str, Any]:

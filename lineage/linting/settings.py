@@ -5,7 +5,9 @@
     all_segments = false           # check prompt-side segments are tracked too
     select = ["ALL"]               # rule codes or prefixes to report
     ignore = ["LIN004"]
-    strict = false                 # malformed records are errors, not warnings
+    unknown_terms = "error"        # error | warn, for sources whose terms the pack cannot determine
+    skip_bad = false               # malformed records are warnings, not errors (always counted)
+    strict = false                 # nothing lowered: malformed records and unknown terms are errors
 
     [tool.lineage.inline]          # provenance written into the rows themselves
     key = "_lineage"
@@ -30,11 +32,12 @@ from lineage.policy.context import CONTEXT_KEYS, UseContext, build_context
 from lineage.segments import LAYOUTS, check_mapping
 
 UNTRACKED_MODES = ("ignore", "warn", "error")
+UNKNOWN_TERMS_MODES = ("error", "warn")
 # Columns that name a row's model when the configuration names none.
 DEFAULT_MODEL_COLUMNS = ("model", "model_name")
 DEFAULT_INLINE_KEY = "_lineage"
 _INLINE_FIELDS = ("key", "model", "provider", "kind", "channel", "license", "name", "generated_at")
-_OVERRIDE_KEYS = frozenset({"paths", "untracked", "select", "ignore", "all_segments", *CONTEXT_KEYS})
+_OVERRIDE_KEYS = frozenset({"paths", "untracked", "unknown_terms", "select", "ignore", "all_segments", *CONTEXT_KEYS})
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,8 @@ class Rules:
 
     context: UseContext
     untracked: str = "warn"
+    # The severity of findings that say a source's terms cannot be determined (verdict needs-review).
+    unknown_terms: str = "error"
     all_segments: bool = False
     codes: CodeFilter = field(default_factory=CodeFilter)
 
@@ -99,7 +104,10 @@ class Override:
 @dataclass(frozen=True)
 class LintSettings:
     rules: Rules
+    # Malformed records are errors (lint exits 1, the gate fails) unless skip_bad lowers them to
+    # warnings; strict keeps them errors and unknown terms errors whatever else says.
     strict: bool = False
+    skip_bad: bool = False
     inline: InlineColumns = field(default_factory=InlineColumns)
     layout: str | None = None
     mapping: Mapping[str, str] | None = None
@@ -144,6 +152,15 @@ def _untracked(value: Any, where: str) -> str:
     return str(value)
 
 
+def _unknown_terms(value: Any, where: str) -> str:
+    if value not in UNKNOWN_TERMS_MODES:
+        raise ConfigError(
+            f"`unknown_terms` must be one of {', '.join(UNKNOWN_TERMS_MODES)}, not {value!r}", where=where,
+            fix='e.g. unknown_terms = "error"',
+        )
+    return str(value)
+
+
 def _flag(value: Any, key: str, where: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"`{key}` must be true or false", where=where)
@@ -166,6 +183,8 @@ def _apply(rules: Rules, values: Mapping[str, Any], *, where: str) -> Rules:
     return Rules(
         context=context,
         untracked=_untracked(values["untracked"], where) if "untracked" in values else rules.untracked,
+        unknown_terms=_unknown_terms(values["unknown_terms"], where) if "unknown_terms" in values
+        else rules.unknown_terms,
         all_segments=_flag(values["all_segments"], "all_segments", where) if "all_segments" in values
         else rules.all_segments,
         codes=codes,
@@ -206,6 +225,8 @@ def build_settings(
     select: Sequence[str] | None = None,
     ignore: Sequence[str] | None = None,
     strict: bool | None = None,
+    skip_bad: bool | None = None,
+    unknown_terms: str | None = None,
     inline_flags: Mapping[str, str | None] | None = None,
     layout: str | None = None,
     mapping: Mapping[str, str] | None = None,
@@ -217,6 +238,7 @@ def build_settings(
     base = Rules(
         context=context,
         untracked=_untracked(config.get("untracked", "warn"), where),
+        unknown_terms=_unknown_terms(config.get("unknown_terms", "error"), where),
         all_segments=_flag(config.get("all_segments", False), "all_segments", where),
         codes=CodeFilter(
             select=_codes(config.get("select"), "select", where) if config.get("select") is not None else ("ALL",),
@@ -230,6 +252,19 @@ def build_settings(
             raise UsageError(f"--untracked must be one of {', '.join(UNTRACKED_MODES)}")
         base = replace(base, untracked=untracked)
         overrides = tuple(_without(o, "untracked") for o in overrides)
+    if strict is None:
+        strict = _flag(config.get("strict", False), "strict", where)
+    if skip_bad is None:
+        skip_bad = _flag(config.get("skip_bad", False), "skip_bad", where)
+    if unknown_terms is not None:
+        if unknown_terms not in UNKNOWN_TERMS_MODES:
+            raise UsageError(f"--unknown-terms must be one of {', '.join(UNKNOWN_TERMS_MODES)}")
+    if strict:
+        # Strict lowers nothing, wherever the lowering was asked for.
+        unknown_terms, skip_bad = "error", False
+    if unknown_terms is not None:
+        base = replace(base, unknown_terms=unknown_terms)
+        overrides = tuple(_without(o, "unknown_terms") for o in overrides)
     if all_segments is not None:
         base = replace(base, all_segments=all_segments)
         overrides = tuple(_without(o, "all_segments") for o in overrides)
@@ -262,7 +297,8 @@ def build_settings(
             raise ConfigError(exc.what, where=where if configured_mapping is not None else "--map", fix=exc.fix) from None
     return LintSettings(
         rules=base,
-        strict=strict if strict is not None else _flag(config.get("strict", False), "strict", where),
+        strict=strict,
+        skip_bad=skip_bad,
         inline=_inline(config, inline_flags or {}),
         layout=layout,
         mapping=mapping,

@@ -7,6 +7,7 @@ a dataset has millions of examples and a handful of sources.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -27,22 +28,34 @@ PASS_THROUGH_CHANNELS = frozenset({"bedrock", "vertex", "azure", "openrouter"})
 ENGINE_CODES: dict[str, tuple[str, str]] = {
     "LIN001": ("info", "The generation date is unknown: the latest version of the terms was applied."),
     "LIN002": ("info", "Generated before the earliest version of the terms in the pack: that version was applied."),
-    "LIN003": ("warning", "An open model the catalogue does not know: its licence cannot be checked."),
-    "LIN004": ("warning", "A dataset or open model with no licence recorded."),
-    "LIN005": ("warning", "A licence the policy pack does not define."),
+    "LIN003": ("error", "An open model the catalogue does not know: its licence cannot be checked "
+               "(unknown terms: verdict needs-review; severity set by `unknown_terms`)."),
+    "LIN004": ("error", "A dataset or open model with no licence recorded (unknown terms: verdict needs-review; "
+               "severity set by `unknown_terms`)."),
+    "LIN005": ("error", "A licence the policy pack does not define (unknown terms: verdict needs-review; "
+               "severity set by `unknown_terms`)."),
     "LIN006": ("warning", "A waiver that has expired: it no longer lifts its rule."),
     "LIN007": ("warning", "A waiver that lifted nothing."),
-    "LIN008": ("warning", "An API provider whose terms the policy pack does not cover."),
+    "LIN008": ("error", "An API provider whose terms the policy pack does not cover through the channel used "
+               "(unknown terms: verdict needs-review; severity set by `unknown_terms`)."),
     # Given by `lineage lint` rather than by evaluating a source.
     "LIN009": ("warning", "A segment with no recorded origin (severity set by `untracked`: ignore, warn, error)."),
-    "LIN010": ("warning", "A record that cannot be read: invalid JSON or UTF-8, not an object, an unknown layout, "
-               "or unreadable inline provenance (an error with --strict)."),
+    "LIN010": ("error", "A record that cannot be read: invalid JSON or UTF-8, not an object, an unknown layout, "
+               "or unreadable inline provenance. It was not judged, so it fails the run (a warning with "
+               "`skip_bad`, still counted as malformed)."),
     "LIN011": ("warning", "A completion in which a model names itself or its maker (\"I'm Claude\", \"developed by "
                "OpenAI\") that is not recorded as that provider's: possibly undeclared output. It points to the "
                "content's lineage, not to who generated the row, and never blocks."),
     "LIN012": ("warning", "A completion with no exact recorded origin whose origin was inferred from a near-duplicate "
                "(an edited copy) of a recorded output: that source's terms are applied to it."),
+    "LIN013": ("error", "A source of unknown kind: which terms bind it cannot be determined (unknown terms: verdict "
+               "needs-review; severity set by `unknown_terms`)."),
 }
+# Findings that say the pack cannot determine a source's terms. They never make a source
+# `allowed`: its verdict is `needs-review`, and their severity is the `unknown_terms` setting
+# (error by default, so that lint fails and the gate refuses what nobody has judged).
+UNKNOWN_TERMS_CODES = frozenset({"LIN003", "LIN004", "LIN005", "LIN008", "LIN013"})
+UNKNOWN_TERMS_MODES = ("error", "warn")
 # Codes `lineage gate` gives about a dataset and its card before publication (docs/gate.md).
 GATE_CODES: dict[str, tuple[str, str]] = {
     "PUB001": ("error", "The dataset card declares no licence."),
@@ -154,9 +167,12 @@ class Evaluation:
 
     @property
     def verdict(self) -> str:
-        if any(f.severity == "error" for f in self.findings):
-            return "blocked"
-        return "allowed-with-obligations" if self.obligations else "allowed"
+        return verdict_of(self.findings, bool(self.obligations))
+
+    @property
+    def unknown_terms(self) -> bool:
+        """Whether the pack could not determine some of the terms that bind the source."""
+        return any(f.code in UNKNOWN_TERMS_CODES for f in self.findings)
 
     @property
     def errors(self) -> int:
@@ -175,8 +191,26 @@ class Evaluation:
         }
 
 
+def verdict_of(findings: Iterable[Finding], obligations: bool) -> str:
+    """The verdict of a source from its findings: a breach blocks; terms the pack cannot
+    determine need review, whatever their severity; else allowed, with or without obligations."""
+    unknown = False
+    for finding in findings:
+        if finding.code in UNKNOWN_TERMS_CODES:
+            unknown = True
+        elif finding.severity == "error":
+            return "blocked"
+    if unknown:
+        return "needs-review"
+    return "allowed-with-obligations" if obligations else "allowed"
+
+
 class Evaluator:
-    """Evaluates sources against a policy pack for one use context."""
+    """Evaluates sources against a policy pack for one use context.
+
+    `unknown_terms` is the severity of the findings that say the pack cannot determine a
+    source's terms ("error", the default, or "warn"); their verdict is `needs-review` either way.
+    """
 
     def __init__(
         self,
@@ -185,9 +219,14 @@ class Evaluator:
         waivers: list[Waiver] | tuple[Waiver, ...] = (),
         *,
         today: date | None = None,
+        unknown_terms: str = "error",
     ) -> None:
+        if unknown_terms not in UNKNOWN_TERMS_MODES:
+            raise ConfigError(f"`unknown_terms` must be one of {', '.join(UNKNOWN_TERMS_MODES)}, not {unknown_terms!r}",
+                              fix='e.g. unknown_terms = "error"')
         self.pack = pack
         self.context = context
+        self.unknown_severity = "error" if unknown_terms == "error" else "warning"
         self.waivers = list(waivers)
         self.today = today or date.today()
         self.catalogue = Catalogue(pack.models)
@@ -247,14 +286,23 @@ class Evaluator:
             close = self.catalogue.suggest(source.model)
             hint = f"did you mean {', '.join(close)}? " if close else ""
             notes.append(Finding(
-                "LIN003", "warning",
+                "LIN003", self.unknown_severity,
                 f"open model {source.model!r} is not in the model catalogue, so its licence is unknown: "
-                f"{hint}name the licence with --license, or add the model to a policy file",
+                f"{hint}its terms are unknown, so these rows need review: name the licence with --license, or add the "
+                "model to a policy file",
             ))
-        if source.kind in ("open-model", "dataset") and not license_expr and not notes:
+        if source.kind == "unknown":
             notes.append(Finding(
-                "LIN004", "warning",
-                f"{source.label()} has no licence recorded: record it (--license) so its terms can be checked",
+                "LIN013", self.unknown_severity,
+                f"{source.label()} is of unknown kind, so which terms bind it cannot be determined: record what "
+                "produced it (--kind api, open-model, dataset, human or web)",
+            ))
+        # Crawled text has terms too (each site's), and with no licence recorded nobody has judged them.
+        if source.kind in ("open-model", "dataset", "web") and not license_expr and not notes:
+            notes.append(Finding(
+                "LIN004", self.unknown_severity,
+                f"{source.label()} has no licence recorded, so its terms are unknown and these rows need review: "
+                "record it (--license) so its terms can be checked",
             ))
         documents = [d for d in self.pack.documents.values() if self._binds(d, source, license_expr)]
         if source.kind == "api" and source.provider and not any(
@@ -262,9 +310,9 @@ class Evaluator:
             for d in documents
         ):
             notes.append(Finding(
-                "LIN008", "warning",
-                f"the policy pack has no terms for {source.provider} reached through {source.channel or 'its API'}: "
-                "check them by hand, or add them in a policy file",
+                "LIN008", self.unknown_severity,
+                f"the policy pack has no terms for {source.provider} reached through {source.channel or 'its API'}, so "
+                "these rows need review: check the terms by hand and add them in a policy file (or record a waiver)",
             ))
         return documents, license_expr, notes
 
@@ -315,9 +363,9 @@ class Evaluator:
                     d.applies_to.licenses and license_id in d.applies_to.licenses for d in documents
                 ):
                     candidate.findings.append(Finding(
-                        "LIN005", "warning",
-                        f"licence {license_id} is not defined in the policy pack: define it in a policy file "
-                        "so its terms are checked",
+                        "LIN005", self.unknown_severity,
+                        f"licence {license_id} is not defined in the policy pack, so its terms are unknown and these "
+                        "rows need review: define it in a policy file so its terms are checked",
                     ))
             if best is None or _rank(candidate) < _rank(best):
                 best = candidate

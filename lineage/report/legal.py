@@ -132,11 +132,15 @@ def build_report(
 
 
 def _verdict(report: Report) -> str:
-    if report.exit_code:
+    if report.verdicts.get("blocked"):
+        return "blocked"
+    if report.verdicts.get("needs-review"):
+        return "needs review: terms the policy pack cannot determine"
+    if report.exit_code and not report.verdicts.get("malformed"):
         return "blocked"
     if report.verdicts.get("malformed"):
         return "not judged: malformed examples" if report.verdicts["malformed"] == report.examples else (
-            "allowed, with malformed examples")
+            "incomplete: some examples could not be read")
     if report.verdicts.get("untracked"):
         return "allowed, with untracked examples"
     if report.verdicts.get("allowed-with-obligations"):

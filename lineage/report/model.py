@@ -13,11 +13,13 @@ from datetime import date
 from functools import partial
 from typing import Any, NamedTuple
 
-from lineage.policy.engine import Citation, Evaluation, Finding
+from lineage.policy.engine import Citation, Evaluation, Finding, verdict_of
 from lineage.sources import SourceSpec
 
-REPORT_VERSION = "1.0"
-VERDICTS = ("blocked", "allowed", "allowed-with-obligations", "untracked", "malformed")
+# 1.1 added the `needs-review` verdict (summary.needs_review, files[].needs_review) for examples
+# whose sources' terms the policy pack cannot determine.
+REPORT_VERSION = "1.1"
+VERDICTS = ("blocked", "needs-review", "allowed", "allowed-with-obligations", "untracked", "malformed")
 
 
 class LintFinding(NamedTuple):
@@ -120,9 +122,12 @@ class SourceUse:
 
     @property
     def verdict(self) -> str:
-        if any(f.severity == "error" for f in self.findings):
-            return "blocked"
-        return "allowed-with-obligations" if self.evaluation.obligations else "allowed"
+        # From the findings the run keeps, and needs-review whether or not an unknown-terms finding
+        # is reported: leaving a code out of the report does not make the terms known.
+        verdict = verdict_of(self.findings, bool(self.evaluation.obligations))
+        if verdict != "blocked" and self.evaluation.unknown_terms:
+            return "needs-review"
+        return verdict
 
     def to_dict(self) -> dict[str, Any]:
         evaluation = self.evaluation
@@ -241,6 +246,14 @@ class Report:
         room = len(findings) if self.max_findings is None else max(0, self.max_findings - len(self.findings))
         self.findings += findings[:room]
 
+    def counts_text(self) -> str:
+        """The examples per verdict in words, as every text format prints them."""
+        verdicts = self.verdicts
+        text = (f"{verdicts.get('blocked', 0)} blocked, {verdicts.get('needs-review', 0)} needs review, "
+                f"{verdicts.get('allowed', 0)} allowed, {verdicts.get('allowed-with-obligations', 0)} allowed with "
+                f"obligations, {verdicts.get('untracked', 0)} untracked")
+        return text + (f", {verdicts['malformed']} malformed" if verdicts.get("malformed") else "")
+
     def obligations(self) -> list[dict[str, Any]]:
         """Each distinct obligation once, with the sources and example counts it comes from."""
         return self._per_source(lambda use: [
@@ -270,6 +283,7 @@ class Report:
         return {
             "examples": self.examples,
             "blocked": self.verdicts.get("blocked", 0),
+            "needs_review": self.verdicts.get("needs-review", 0),
             "allowed": self.verdicts.get("allowed", 0),
             "allowed_with_obligations": self.verdicts.get("allowed-with-obligations", 0),
             "untracked": self.verdicts.get("untracked", 0),

@@ -49,12 +49,7 @@ def annotation(finding: LintFinding, fmt: str | None) -> str:
 
 def summary_line(report: Report) -> str:
     summary = report.summary()
-    counts = (
-        f"{summary['examples']} examples, {summary['blocked']} blocked, {summary['allowed']} allowed, "
-        f"{summary['allowed_with_obligations']} allowed with obligations, {summary['untracked']} untracked"
-    )
-    if summary["malformed"]:
-        counts += f", {summary['malformed']} malformed"
+    counts = f"{summary['examples']} examples, {report.counts_text()}"
     line = (f"tos-lineage: {counts}; {summary['findings']} findings "
             f"({summary['errors']} errors, {summary['warnings']} warnings)")
     if report.truncated:

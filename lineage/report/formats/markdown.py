@@ -55,7 +55,11 @@ def location(finding: LintFinding, fmt: str | None) -> str:
 
 
 def verdict(report: Report) -> str:
-    return "blocked" if report.exit_code else "passed"
+    if not report.exit_code:
+        return "passed"
+    if report.verdicts.get("blocked") or not report.verdicts.get("needs-review"):
+        return "blocked"
+    return "needs review"
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[object, ...]], right: tuple[int, ...] = ()) -> list[str]:

@@ -37,9 +37,7 @@ def statistics(report: Report) -> list[str]:
 def summary_lines(report: Report) -> list[str]:
     summary = report.summary()
     lines = [
-        f"{summary['examples']} examples in {summary['files']} file(s): {summary['blocked']} blocked, "
-        f"{summary['allowed']} allowed, {summary['allowed_with_obligations']} allowed with obligations, "
-        f"{summary['untracked']} untracked" + (f", {summary['malformed']} malformed" if summary["malformed"] else ""),
+        f"{summary['examples']} examples in {summary['files']} file(s): {report.counts_text()}",
     ]
     if report.store is None:
         lines.append("  no lineage store was read: only provenance inside the rows counts "
