@@ -256,9 +256,8 @@ def build_settings(
         strict = _flag(config.get("strict", False), "strict", where)
     if skip_bad is None:
         skip_bad = _flag(config.get("skip_bad", False), "skip_bad", where)
-    if unknown_terms is not None:
-        if unknown_terms not in UNKNOWN_TERMS_MODES:
-            raise UsageError(f"--unknown-terms must be one of {', '.join(UNKNOWN_TERMS_MODES)}")
+    if unknown_terms is not None and unknown_terms not in UNKNOWN_TERMS_MODES:
+        raise UsageError(f"--unknown-terms must be one of {', '.join(UNKNOWN_TERMS_MODES)}")
     if strict:
         # Strict lowers nothing, wherever the lowering was asked for.
         unknown_terms, skip_bad = "error", False
