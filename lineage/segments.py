@@ -618,13 +618,13 @@ def _starts_with_think(text: str) -> bool:
 
 
 def _add(out: list[Segment], role: str, value: Any, field: str) -> None:
-    """Append a segment unless the text is missing or blank; numbers become their str()."""
+    """Append a segment unless the text is missing (null) or blank. Anything else that is not a
+    string (a number, NaN, a boolean, an object) is not text: the record is malformed, rather than
+    its answer being taken to be "42" or "nan"."""
     if value is None:
         return
     if not isinstance(value, str):
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise LayoutError(f"{field} holds {_kind(value)} where text was expected", fix=_MAP_FIX)
-        value = str(value)
+        raise LayoutError(f"{field} holds {_kind(value)} where text was expected", fix=_MAP_FIX)
     if value and not value.isspace():
         out.append(Segment(role, value, field))
 
@@ -652,4 +652,9 @@ def _kind(value: Any) -> str:
         return "an object"
     if isinstance(value, (list, tuple)):
         return "a list"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, (int, float)):
+        shown = repr(value) if len(repr(value)) <= 20 else repr(value)[:17] + "..."
+        return f"a number ({shown})"
     return f"a {type(value).__name__}"

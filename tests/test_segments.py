@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -88,7 +89,7 @@ def test_openai_chat_role_aliases_input_output_parts_and_legacy_function_call() 
                 "content": "",
                 "function_call": {"name": "convert", "arguments": {"value": 3, "unit": "km", "to": "mi"}},
             },
-            {"role": "function", "name": "convert", "content": 1.864},
+            {"role": "function", "name": "convert", "content": "1.864"},
             {"role": "gpt", "content": [{"type": "output_text", "text": "3 km font 1,86 miles."}]},
             {"role": "ipython", "content": "ok"},
         ]
@@ -273,7 +274,7 @@ def test_alpaca_empty_input_is_skipped_and_system_is_kept() -> None:
     [("prompt", "completion"), ("prompt", "response"), ("query", "response"), ("question", "answer")],
 )
 def test_prompt_completion_string_pairs(prompt_key: str, completion_key: str) -> None:
-    record = {prompt_key: "What is the boiling point of water?", completion_key: 100, "meta": {"id": 7}}
+    record = {prompt_key: "What is the boiling point of water?", completion_key: "100", "meta": {"id": 7}}
     assert detect_layout(record) == "prompt-completion"
     assert triples(extract_segments(record)) == [
         ("prompt", "What is the boiling point of water?", prompt_key),
@@ -640,9 +641,13 @@ def test_same_tool_call_fingerprints_alike_in_openai_and_anthropic_form() -> Non
 # --- blanks, scalars ---------------------------------------------------------------------------------------
 
 
-def test_blank_segments_are_skipped_and_numbers_become_text() -> None:
-    record = {"instruction": "   \n\t", "input": None, "output": 42}
+def test_blank_segments_are_skipped_and_numbers_are_not_text() -> None:
+    record = {"instruction": "   \n\t", "input": None, "output": "42"}
     assert triples(extract_segments(record)) == [("output", "42", "output")]
+    # A number where an answer should be is a malformed record, not the answer "42" or "nan".
+    for value, shown in ((42, "42"), (float("nan"), "nan"), (True, "true"), (10**40, "10000000000000000...")):
+        with pytest.raises(LayoutError, match=rf"output holds a (number|boolean) \({re.escape(shown)}\) where text"):
+            extract_segments({"instruction": "q", "output": value})
 
 
 def test_object_where_text_expected_is_an_error() -> None:
