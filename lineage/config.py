@@ -121,8 +121,45 @@ _TEXT = ("waivers", "purpose", "base_model", "model_name", "model_type")
 _FLAGS = ("commercial", "distribute_model", "publish_dataset")
 
 
+# Every key `[tool.lineage]` (or lineage.toml) may hold, and the keys of its tables. A key not
+# here is refused: a typo (`untraked`, `comercial`) would otherwise turn a safety setting off
+# without a word.
+KNOWN_KEYS = frozenset({
+    # the use context (lineage.policy.context.CONTEXT_KEYS)
+    "purpose", "commercial", "competes_with", "base_model", "distribute_model", "model_name", "publish_dataset",
+    "model_type",
+    # where things are
+    "store", "policies", "waivers", "paths",
+    # what lint does (lineage.linting.settings)
+    "untracked", "unknown_terms", "skip_bad", "strict", "all_segments", "select", "ignore", "inline", "overrides",
+    "map", "layout", "near_duplicates", "near_duplicate_threshold",
+    # the publication gate
+    "gate",
+})
+TABLE_KEYS = {"gate": frozenset({"max_untracked"})}
+
+
+def check_keys(keys: Any, known: frozenset[str], where: str, prefix: str = "") -> None:
+    """Refuse the first key that is not known, naming the closest known one."""
+    for key in keys:
+        if key in known:
+            continue
+        from rapidfuzz import process
+
+        match = process.extractOne(str(key), sorted(known), score_cutoff=60)
+        hint = f"did you mean `{prefix}{match[0]}`?" if match else f"use one of {', '.join(sorted(known))}"
+        raise ConfigError(f"unknown setting `{prefix}{key}`", where=where,
+                          fix=f"{hint} (docs/lint.md lists every setting)")
+
+
 def _checked(config: Config) -> Config:
-    check_types(config.data, str(config.path))
+    where = str(config.path)
+    check_keys(config.data, KNOWN_KEYS, where)
+    for table, keys in TABLE_KEYS.items():
+        value = config.data.get(table)
+        if isinstance(value, dict):
+            check_keys(value, keys, where, prefix=f"{table}.")
+    check_types(config.data, where)
     store = config.get("store")
     if store is not None and (not isinstance(store, str) or not store.strip()):
         raise ConfigError(

@@ -37,13 +37,7 @@ def load_file(path: Path) -> PolicyFile:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read policy file ({exc})", where=str(path)) from None
-    try:
-        data = yaml.load(text, Loader=YAML_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path} line {mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"invalid YAML ({problem})", where=where, fix="fix the syntax there") from None
+    data = parse_yaml(text, path)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -65,6 +59,76 @@ def load_file(path: Path) -> PolicyFile:
         raise ConfigError(
             f"invalid policy file: {key}: {message}{more}", where=where, fix="see docs/policies.md for the format"
         ) from None
+
+
+# Nodes a file may expand to, aliases followed: far above any real policy or waivers file, far
+# below what a "billion laughs" file of nested aliases would make pydantic walk.
+MAX_YAML_NODES = 1_000_000
+
+
+def parse_yaml(text: str, path: Path) -> Any:
+    """A policy or waivers file's YAML, or a ConfigError that names the file and line: a syntax
+    error, an impossible date (`2026-13-45`), or aliases that expand beyond MAX_YAML_NODES."""
+    loader = YAML_LOADER(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{path} line {mark.line + 1}" if mark is not None else str(path)
+            problem = getattr(exc, "problem", None) or "invalid YAML"
+            raise ConfigError(f"invalid YAML ({problem})", where=where, fix="fix the syntax there") from None
+        if node is None:
+            return None
+        _check_expansion(node, path)
+        try:
+            return loader.construct_document(node)
+        except (ValueError, TypeError, OverflowError, yaml.YAMLError) as exc:
+            bad = _bad_scalar(node)
+            line = f" line {bad.start_mark.line + 1}" if bad is not None else ""
+            value = f" {bad.value!r}" if bad is not None else ""
+            raise ConfigError(f"invalid value{value} ({exc})", where=f"{path}{line}",
+                              fix="write dates as YYYY-MM-DD, a real day (quote other text)") from None
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(root: Any, path: Path) -> None:
+    count = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > MAX_YAML_NODES:
+            raise ConfigError(f"the YAML expands to more than {MAX_YAML_NODES:,} values through its aliases",
+                              where=str(path), fix="write the values out, without nested aliases (&anchor / *alias)")
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack += (key, value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack += node.value
+
+
+def _bad_scalar(root: Any) -> Any:
+    """The first scalar node that cannot be made into its value (an impossible date)."""
+    probe = yaml.SafeLoader("")
+    stack = [root]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop(0)
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                probe.construct_object(node)
+            except Exception:
+                return node
+        elif isinstance(node, yaml.MappingNode):
+            stack += [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += node.value
+    return None
 
 
 def yaml_line(text: str, loc: Sequence[Any]) -> int | None:

@@ -58,20 +58,14 @@ class WaiverFile(BaseModel):
 
 
 def load_waivers(path: str | Path) -> list[Waiver]:
-    import yaml
-
-    from lineage.policy.loader import YAML_LOADER, yaml_line  # the same YAML handling as policy files
+    from lineage.policy.loader import parse_yaml, yaml_line  # the same YAML handling as policy files
 
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=YAML_LOADER) or {}
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read waivers ({exc})", where=str(path), fix="check the path in --waivers") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path} line {mark.line + 1}" if mark is not None else str(path)
-        raise ConfigError("invalid YAML in waivers", where=where, fix="fix the syntax there") from None
+    data = parse_yaml(text, path) or {}
     try:
         waivers = WaiverFile.model_validate(data).waivers
     except ValidationError as exc:
