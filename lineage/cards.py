@@ -66,7 +66,7 @@ def _hub_card() -> Any:
         from huggingface_hub import DatasetCard
     except ImportError:
         raise UsageError(
-            "dataset cards need huggingface_hub", fix="pip install 'tos-lineage[hf]'"
+            "dataset cards need huggingface_hub", fix="reinstall tos-lineage: huggingface-hub is one of its dependencies"
         ) from None
     # A card with no YAML header is a card with no metadata, not something to warn about.
     logging.getLogger("huggingface_hub.repocard").setLevel(logging.ERROR)

@@ -28,7 +28,7 @@ def _hub() -> Any:
         import huggingface_hub
         from huggingface_hub.utils import disable_progress_bars
     except ImportError:
-        raise UsageError("the Hub commands need huggingface_hub", fix="pip install 'tos-lineage[hf]'") from None
+        raise UsageError("the Hub commands need huggingface_hub", fix="reinstall tos-lineage: huggingface-hub is one of its dependencies") from None
     # Progress goes to a terminal; the CLI's own output is what a CI log should hold.
     disable_progress_bars()
     return huggingface_hub

@@ -94,7 +94,7 @@ _SUFFIX_FORMATS = (
 _BOM = b"\xef\xbb\xbf"
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20
-_HF_FIX = "pip install 'tos-lineage[hf]'"
+_HF_FIX = "reinstall tos-lineage: pyarrow and datasets are its dependencies"
 _UTF8_FIX = "re-encode the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
 # Keys under which a single-key JSON object holds one conversation rather than a list of records:
 # `{"messages": [...]}` is one chat example, `{"data": [...]}` is a wrapped list of examples.

@@ -20,7 +20,7 @@ def read_card(folder: Path) -> dict[str, Any]:
         raise InputError(
             "reading a dataset card needs huggingface_hub",
             where=str(readme),
-            fix="pip install 'tos-lineage[hf]', or pass --license and --name",
+            fix="reinstall tos-lineage (huggingface-hub is a dependency), or pass --license and --name",
         ) from None
     try:
         return DatasetCard.load(readme).data.to_dict()
