@@ -98,8 +98,9 @@ class SourceSpec(BaseModel):
     def _check(self) -> SourceSpec:
         if self.channel is not None and self.channel not in CHANNELS:
             raise ValueError(f"unknown channel {self.channel!r}; use one of {', '.join(CHANNELS)}")
-        if not (self.provider or self.model or self.name):
-            raise ValueError("a source needs at least a provider, a model or a name")
+        # A licence alone is enough for a dataset: "may we train on CC-BY-NC-4.0 data?"
+        if not (self.provider or self.model or self.name or (self.license and self.kind == "dataset")):
+            raise ValueError("a source needs at least a provider, a model, a name or (for a dataset) a licence")
         return self
 
     @classmethod
@@ -124,7 +125,7 @@ class SourceSpec(BaseModel):
         if kind is None:
             if model or provider:
                 kind = "api"
-            elif name and license:
+            elif license:
                 kind = "dataset"
             else:
                 kind = "unknown"
@@ -144,7 +145,8 @@ class SourceSpec(BaseModel):
 
     def label(self) -> str:
         """A short human name: `anthropic/claude-sonnet-4-5 (api)` or `dolly (dataset, CC-BY-SA-3.0)`."""
-        head = "/".join(p for p in (self.provider, self.model) if p) or self.name or "?"
+        head = "/".join(p for p in (self.provider, self.model) if p) or self.name or (
+            "a dataset" if self.kind == "dataset" else "?")
         if self.name and (self.provider or self.model):
             head += f" [{self.name}]"
         extra = [self.kind]

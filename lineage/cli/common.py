@@ -166,3 +166,25 @@ def table(rows: list[list[str]], headers: list[str]) -> str:
     lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() for row in [headers, *rows]]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
+
+
+def allow_unknown_option(func: F) -> F:
+    return click.option(
+        "--allow-unknown-provider", "allow_unknown", is_flag=True,
+        help="Accept a provider the policy pack does not know, or a model its catalogue gives to another "
+        "provider (its rows then need review: their terms are unknown).",
+    )(func)
+
+
+def check_names(provider: str | None, model: str | None, *, allow: bool, where: str = "--provider",
+                policy_paths: tuple[Any, ...] = ()) -> None:
+    """Refuse a misspelt provider or a model filed under another maker (lineage.policy.names)."""
+    if allow or not provider:
+        return
+    from lineage.config import find_config
+    from lineage.policy import load_pack
+    from lineage.policy.names import check_source_names
+
+    config = find_config()
+    pack = load_pack(config.resolved_list("policies") + [str(p) for p in policy_paths])
+    check_source_names(pack, provider=provider, model=model, where=where)

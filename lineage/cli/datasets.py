@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from lineage.cli.common import echo_json, format_option, store_option, table
+from lineage.cli.common import (
+    allow_unknown_option,
+    check_names,
+    echo_json,
+    format_option,
+    store_option,
+    table,
+)
 from lineage.vocabulary import TRANSFORMS
 
 _INPUT_FORMATS = click.Choice(["jsonl", "json", "csv", "parquet", "arrow", "hf-disk"])
@@ -94,11 +101,13 @@ def list_(store: str | None, output_format: str) -> None:
 @click.option("--origin", metavar="URL", help="Where it is published or kept.")
 @click.option("--generated-at", metavar="TIME", help="When a rewrite's segments were generated (UTC if no zone).")
 @click.option("--input-format", type=_INPUT_FORMATS, help="File format of OUTPUT, when the extension does not say.")
+@allow_unknown_option
 @store_option
 @format_option("text", "json")
 def derive(
     output: str, inputs: tuple[str, ...], transform: str, by: str | None, name: str | None, license_: str | None,
-    origin: str | None, generated_at: str | None, input_format: str | None, store: str | None, output_format: str,
+    origin: str | None, generated_at: str | None, input_format: str | None, allow_unknown: bool, store: str | None,
+    output_format: str,
 ) -> None:
     """Record that OUTPUT was made from other datasets.
 
@@ -122,6 +131,7 @@ def derive(
     source = None
     if by and "=" in by:
         source = parse_source_spec(by, "--by")
+        check_names(source.provider, source.model, allow=allow_unknown, where="--by")
     elif by:
         # A bare model name, as lint reads a model column: open weights if the catalogue says so.
         from lineage.policy import load_pack

@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from lineage.cli.common import echo_json, format_option, parse_mapping, source_options, store_option
+from lineage.cli.common import (
+    allow_unknown_option,
+    check_names,
+    echo_json,
+    format_option,
+    parse_mapping,
+    source_options,
+    store_option,
+)
 from lineage.exceptions import UsageError
 from lineage.segments import LAYOUTS
 from lineage.timeutil import parse_time
@@ -53,6 +61,7 @@ _SPEC_KEYS = ("kind", "provider", "model", "channel", "license", "name")
 @click.option("--sketch", is_flag=True,
               help="Also store a near-duplicate sketch (a MinHash signature, no text) of each completion, so that "
                    "lint recognises edited copies of it.")
+@allow_unknown_option
 @store_option
 @format_option("text", "json")
 def import_(
@@ -76,6 +85,7 @@ def import_(
     skip_bad: bool,
     store_text: bool,
     sketch: bool,
+    allow_unknown: bool,
     store: str | None,
     output_format: str,
 ) -> None:
@@ -99,6 +109,7 @@ def import_(
     from lineage.progress import progress_bar
     from lineage.store import open_store
 
+    check_names(provider, model, allow=allow_unknown)
     request = ImportRequest(
         kind=import_format,
         source={

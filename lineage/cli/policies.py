@@ -8,6 +8,8 @@ from typing import Any
 import click
 
 from lineage.cli.common import (
+    allow_unknown_option,
+    check_names,
     context_flags,
     context_options,
     echo_json,
@@ -153,12 +155,13 @@ def validate(paths: tuple[Path, ...]) -> None:
 @context_options
 @policy_option
 @format_option("text", "json")
+@allow_unknown_option
 def explain(
     provider: str | None, model: str | None, kind: str | None, channel: str | None, license_: str | None,
     name: str | None, generated_at: str | None, purpose: str | None, commercial: bool | None,
     competes_with: tuple[str, ...], base_model: str | None, distribute_model: bool | None, model_name: str | None,
     model_type: str | None, publish_dataset: bool | None, waivers_path: Path | None, today: str | None,
-    policy_paths: tuple[Path, ...], output_format: str,
+    policy_paths: tuple[Path, ...], output_format: str, allow_unknown: bool,
 ) -> None:
     """May we train on outputs of this source? Evaluates one source without a dataset.
 
@@ -178,6 +181,7 @@ def explain(
     from lineage.timeutil import parse_time
 
     config = find_config()
+    check_names(provider, model, allow=allow_unknown, policy_paths=policy_paths)
     source = SourceSpec.build(
         kind=kind, provider=provider, model=model, channel=channel,
         license=normalise_license(license_) if license_ else None, name=name or (kind if kind == "human" else None),
@@ -222,7 +226,8 @@ def _plain(value: Any) -> str:
 
 def _print_explanation(data: dict[str, Any]) -> None:
     source = data["source"]
-    label = "/".join(p for p in (source["provider"], source["model"]) if p) or source["name"] or "?"
+    label = "/".join(p for p in (source["provider"], source["model"]) if p) or source["name"] or (
+        "a dataset" if source["kind"] == "dataset" else "?")
     parts = [source["kind"]]
     if source["channel"] and source["channel"] != source["kind"]:
         parts.append(source["channel"])

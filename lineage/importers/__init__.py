@@ -134,8 +134,10 @@ def _file(
         spec = SourceSpec.build(**fields)
         converter = fixed_source(spec, generated_at=generated_at, layout=layout, mapping=mapping)
         description = f"import {path} as {spec.label()}"
+    named = request.columns
     return FileImport(
-        path, converter, description, dataset_name=fields.get("name") or default_name, dataset_license=fields.get("license")
+        path, converter, description, dataset_name=fields.get("name") or default_name, dataset_license=fields.get("license"),
+        columns=tuple(c for c in (named.model, named.provider, named.generated_at) if c),
     )
 
 

@@ -73,6 +73,9 @@ class FileImport:
     description: str
     dataset_name: str | None = None
     dataset_license: str | None = None
+    # Columns the user named (--model-column, --provider-column, --time-column): one that no
+    # record has is a mistake, not rows with no model.
+    columns: tuple[str, ...] = ()
 
 
 @dataclass
@@ -137,7 +140,7 @@ def _import_file(
     progress: Callable[[int], None] | None,
 ) -> None:
     fmt = options.input_format or detect_format(item.path)
-    dataset_id = _dataset_id(conn, item, sha256, fmt)
+    dataset_id, new_dataset = _dataset_id(conn, item, sha256, fmt)
     runs = CaptureRunRow.__table__
     run_id = conn.execute(
         runs.insert().values(
@@ -158,14 +161,22 @@ def _import_file(
     per_source: Counter[int] = Counter()
     add = writer.add_row
     path_text = str(item.path)
+    missing = set(item.columns)
+    keys_seen: set[str] = set()
+    first_bad: tuple[int, str] | None = None
     for record in iter_records(item.path, format=options.input_format):
         records += 1
         if progress is not None and records % 1000 == 0:
             progress(1000)
         if isinstance(record, BadRecord):
             skipped += 1
+            first_bad = first_bad or (record.line, record.error)
             _bad(result, options, path_text, record.line, record.error)
             continue
+        if missing:
+            if len(keys_seen) < 200:
+                keys_seen.update(str(k) for k in record.data)
+            missing = {c for c in missing if not _has_column(record.data, c)}
         try:
             attributed = list(convert(record.data))
         except SkipRecord as exc:
@@ -173,11 +184,13 @@ def _import_file(
             continue
         except LineageError as exc:
             skipped += 1
+            first_bad = first_bad or (record.line, exc.what)
             _bad(result, options, path_text, record.line, exc.what, fix=exc.fix)
             continue
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
             # A converter met a shape it does not expect; the record is bad, not the import.
             skipped += 1
+            first_bad = first_bad or (record.line, f"unexpected record shape: {exc}")
             _bad(result, options, path_text, record.line, f"unexpected record shape: {exc}")
             continue
         for part in attributed:
@@ -201,6 +214,21 @@ def _import_file(
                 if sketcher is not None and segment.role in COMPLETION_ROLES:
                     sketcher.add(fp, text)
                 per_source[owner] += 1
+    # Nothing read is nothing to record: an error, and the transaction leaves the store as it was.
+    if records == 0:
+        raise InputError("no records", where=path_text, fix="the file is empty: add records, or leave it out")
+    if records == skipped:
+        line, error = first_bad or (0, "?")
+        raise InputError(f"none of the {records} record(s) could be read (line {line}: {error})", where=path_text,
+                         fix="check the file's format and encoding (UTF-8 JSON lines, JSON, CSV or Parquet)")
+    if missing:
+        column = sorted(missing)[0]
+        from rapidfuzz import process
+
+        close = process.extractOne(column, sorted(keys_seen), score_cutoff=50) if keys_seen else None
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise InputError(f"no record has the column {column!r}", where=path_text,
+                         fix=f"{hint}the records have {', '.join(sorted(keys_seen)[:12]) or 'no columns'}")
     writer.flush()
     if sketcher is not None:
         sketcher.flush()
@@ -209,23 +237,41 @@ def _import_file(
         result.sources[source_ids.spec(source_id).label()] += count
     if progress is not None:
         progress(records % 1000)
-    conn.execute(
-        update(runs)
-        .where(runs.c.id == run_id)
-        .values(
-            finished_at=utcnow(),
-            segments_seen=writer.seen,
-            origins_added=writer.added,
-            records_skipped=skipped,
+    if writer.added == 0 and not (sketcher is not None and sketcher.added):
+        # A re-import adds nothing, not even a record of having added nothing.
+        conn.execute(runs.delete().where(runs.c.id == run_id))
+        if new_dataset:
+            conn.execute(DatasetRow.__table__.delete().where(DatasetRow.__table__.c.id == dataset_id))
+        run_id = None
+    else:
+        conn.execute(
+            update(runs)
+            .where(runs.c.id == run_id)
+            .values(
+                finished_at=utcnow(),
+                segments_seen=writer.seen,
+                origins_added=writer.added,
+                records_skipped=skipped,
+            )
         )
-    )
     result.files.append(path_text)
     result.records += records
     result.segments_seen += writer.seen
     result.origins_added += writer.added
     result.segments_unattributed += unattributed
     result.records_skipped += skipped
-    result.run_ids.append(run_id)
+    if run_id is not None:
+        result.run_ids.append(run_id)
+
+
+def _has_column(data: Any, name: str) -> bool:
+    """Whether a record has the column (dotted names reach into nested objects), null or not."""
+    value = data
+    for part in name.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return False
+        value = value[part]
+    return True
 
 
 def _bad(
@@ -241,8 +287,9 @@ def _bad(
         result.bad.append((path, line, error))
 
 
-def _dataset_id(conn: Connection, item: FileImport, sha256: str, fmt: str) -> int:
-    """The dataset row for this content under this name and licence, registered on first import."""
+def _dataset_id(conn: Connection, item: FileImport, sha256: str, fmt: str) -> tuple[int, bool]:
+    """The dataset row for this content under this name and licence, registered on first import;
+    and whether it was registered now."""
     table = DatasetRow.__table__
     name = item.dataset_name or item.path.name
     license_column = table.c.license
@@ -253,7 +300,7 @@ def _dataset_id(conn: Connection, item: FileImport, sha256: str, fmt: str) -> in
         .limit(1)
     ).scalar()
     if found is not None:
-        return found
+        return found, False
     return conn.execute(
         table.insert().values(
             name=name,
@@ -263,4 +310,4 @@ def _dataset_id(conn: Connection, item: FileImport, sha256: str, fmt: str) -> in
             license=item.dataset_license,
             created_at=utcnow(),
         )
-    ).inserted_primary_key[0]
+    ).inserted_primary_key[0], True

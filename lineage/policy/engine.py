@@ -462,7 +462,7 @@ class Evaluator:
         for term, clause in definition.terms.items():
             code = LICENSE_TERM_CODES[term]
             citation = Citation(definition.name, definition.version, clause.section, definition.url, clause.quote)
-            who = source.name or source.model or definition.id
+            who = source.name or source.model or "the data"
             if term in ("non_commercial", "research_only"):
                 if context.commercial:
                     what = "non-commercial use only" if term == "non_commercial" else "research use only"
@@ -479,7 +479,9 @@ class Evaluator:
                         citation,
                     ))
             elif term == "attribution":
-                text = definition.attribution_text or f"Contains data from {who}, licensed under {definition.id}."
+                text = definition.attribution_text or (
+                    f"Contains data from {who}, licensed under {definition.id}." if who != "the data"
+                    else f"Contains data licensed under {definition.id}.")
                 evaluation.obligations.append(Obligation(
                     code, "attribution", text, f"{definition.id} requires attribution: credit {who}", citation
                 ))
