@@ -232,3 +232,34 @@ def test_the_gate_fails_on_unknown_terms(project: Path, tmp_path: Path) -> None:
     gate = run_cli("gate", str(folder), "--store", str(project / ".lineage" / "lineage.db"), cwd=tmp_path)
     assert gate.returncode == 1
     assert "publication: fail" in gate.stdout and "3 needing review" in gate.stdout
+
+
+def test_a_rewrite_of_unrecorded_text_stays_untracked(tmp_path: Path) -> None:
+    """Derivation does not launder: rows rewritten from texts nobody recorded are untracked in the
+    result, at any depth, while the rewriting model's terms still bind every row."""
+    run_cli("init", cwd=tmp_path, check=True)
+    mixed = [chat(f"Mixed question {i}?", f"Mixed answer {i}.") for i in range(4)]
+    write_jsonl(tmp_path / "known.jsonl", mixed[:2])
+    run_cli("import", "known.jsonl", "--provider", "openai", "--model", "gpt-4o", cwd=tmp_path, check=True)
+    write_jsonl(tmp_path / "mixed.jsonl", mixed)
+    llama = "kind=open-model,model=meta-llama/Llama-3.1-8B-Instruct"
+    paraphrased = [chat(f"Mixed question {i}?", f"Paraphrase {i}.") for i in range(4)]
+    write_jsonl(tmp_path / "para.jsonl", paraphrased)
+    run_cli("derive", "para.jsonl", "--from", "mixed.jsonl", "--transform", "rewrite", "--by", llama,
+            cwd=tmp_path, check=True)
+    again = [chat(f"Mixed question {i}?", f"Second paraphrase {i}.") for i in range(4)]
+    write_jsonl(tmp_path / "again.jsonl", again)
+    run_cli("derive", "again.jsonl", "--from", "para.jsonl", "--transform", "rewrite", "--by", llama,
+            cwd=tmp_path, check=True)
+    for name in ("mixed.jsonl", "para.jsonl", "again.jsonl"):
+        _, report = lint_json(tmp_path, name)
+        summary = report["summary"]
+        assert summary["untracked"] == 2, (name, summary)
+        assert summary["allowed"] == 2, (name, summary)
+        untracked_lines = sorted(f["line"] for f in report["findings"] if f["code"] == "LIN009")
+        assert untracked_lines == [3, 4], (name, untracked_lines)
+    _, report = lint_json(tmp_path, "again.jsonl")
+    llama_rows = next(s for s in report["sources"] if "Llama" in s["label"])
+    assert llama_rows["examples"] == 4, "the rewriting model binds the untracked rows too"
+    failing = run_cli("lint", "again.jsonl", "--untracked", "error", cwd=tmp_path)
+    assert failing.returncode == 1 and "LIN009 [error]" in failing.stdout

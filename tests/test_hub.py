@@ -84,8 +84,13 @@ def test_push_then_check_the_repository(dataset: tuple[Path, str], hub: HubStand
     assert commercial.returncode == 1 and "ANT001  error" in commercial.stdout and "LIN010" not in commercial.stdout
     assert (snap / "dataset_infos.json").is_file() and "7 examples in 1 file(s)" in commercial.stdout, commercial.stdout
 
-    # Offline, the snapshot is read as it is: with the stand-in gone, nothing is asked of it.
+    # Offline, the snapshot is read as it is: with the stand-in gone, nothing is asked of it, so
+    # the stray file is judged too, and a file with no readable record is an error, not a pass.
     hub.close()
+    stray = run_cli("hub", "check", "acme/answers", "--local-dir", str(snap), "--offline", "--store", store,
+                    *PASSING, cwd=folder, env=env)
+    assert stray.returncode == 2 and "stray.jsonl" in stray.stderr and stray.stdout == ""
+    (snap / "stray.jsonl").unlink()
     offline = run_cli("hub", "check", "acme/answers", "--local-dir", str(snap), "--offline", "--store", store,
                       *PASSING, cwd=folder, env=env)
     assert offline.returncode == 0, offline.stderr

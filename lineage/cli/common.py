@@ -181,10 +181,28 @@ def check_names(provider: str | None, model: str | None, *, allow: bool, where: 
     """Refuse a misspelt provider or a model filed under another maker (lineage.policy.names)."""
     if allow or not provider:
         return
-    from lineage.config import find_config
-    from lineage.policy import load_pack
     from lineage.policy.names import check_source_names
 
-    config = find_config()
-    pack = load_pack(config.resolved_list("policies") + [str(p) for p in policy_paths])
-    check_source_names(pack, provider=provider, model=model, where=where)
+    check_source_names(_pack(policy_paths), provider=provider, model=model, where=where)
+
+
+def source_checker(*, allow: bool, policy_paths: tuple[Any, ...] = ()) -> Callable[[Any, str], None] | None:
+    """`check_names` for the sources records name themselves (a provider or model column, a
+    batch's responses), for `ImportOptions.check_source`; None with the flag."""
+    if allow:
+        return None
+    from lineage.policy.names import NameCheck, check_source_names
+
+    names = NameCheck(_pack(policy_paths))
+
+    def check(spec: Any, where: str) -> None:
+        check_source_names(names, provider=spec.provider, model=spec.model, where=where)
+
+    return check
+
+
+def _pack(policy_paths: tuple[Any, ...]) -> Any:
+    from lineage.config import find_config
+    from lineage.policy import load_pack
+
+    return load_pack(find_config().resolved_list("policies") + [str(p) for p in policy_paths])

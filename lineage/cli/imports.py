@@ -9,10 +9,10 @@ import click
 
 from lineage.cli.common import (
     allow_unknown_option,
-    check_names,
     echo_json,
     format_option,
     parse_mapping,
+    source_checker,
     source_options,
     store_option,
 )
@@ -107,9 +107,12 @@ def import_(
     from lineage.importers.base import ImportOptions
     from lineage.importers.converters import SourceColumns
     from lineage.progress import progress_bar
+    from lineage.sources import SourceSpec
     from lineage.store import open_store
 
-    check_names(provider, model, allow=allow_unknown)
+    check_source = source_checker(allow=allow_unknown)
+    if check_source is not None and provider:
+        check_source(SourceSpec.model_construct(provider=provider, model=model), "--provider")
     request = ImportRequest(
         kind=import_format,
         source={
@@ -131,6 +134,7 @@ def import_(
             store_text=store_text,
             sketch=sketch,
             input_format=input_format,
+            check_source=check_source,
         ),
     )
     with open_store(store) as opened, progress_bar("importing") as advance:

@@ -62,6 +62,9 @@ class ImportOptions:
     # Also store a near-duplicate sketch (no text) of every recorded completion-side segment.
     sketch: bool = False
     input_format: str | None = None
+    # Called once for each distinct source the records name (from columns or a batch's
+    # responses), with where it was first met; raises to refuse it (lineage.policy.names).
+    check_source: Callable[[SourceSpec, str], None] | None = None
 
 
 @dataclass
@@ -164,6 +167,10 @@ def _import_file(
     missing = set(item.columns)
     keys_seen: set[str] = set()
     first_bad: tuple[int, str] | None = None
+    check_source = options.check_source
+    checked: set[int] = set()
+    if check_source is not None and prompt_source is not None:
+        check_source(prompt_source, "--prompt-source")
     for record in iter_records(item.path, format=options.input_format):
         records += 1
         if progress is not None and records % 1000 == 0:
@@ -197,6 +204,9 @@ def _import_file(
             when = part.generated_at
             external = part.external_id
             source_id = source_ids(part.source) if part.source is not None else None
+            if check_source is not None and source_id is not None and source_id not in checked:
+                checked.add(source_id)
+                check_source(part.source, f"{path_text}:{record.line}")
             for segment in part.segments:
                 if all_segments or segment.role in COMPLETION_ROLES:
                     owner = source_id

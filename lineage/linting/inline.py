@@ -16,15 +16,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lineage.exceptions import LayoutError, UsageError
 from lineage.licenses import normalise_license
 from lineage.linting.origins import INLINE_BASE, origin_key
 from lineage.linting.settings import InlineColumns
 from lineage.policy.catalogue import Catalogue
+from lineage.policy.names import NameCheck
 from lineage.sources import SourceSpec
 from lineage.timeutil import parse_time
+
+if TYPE_CHECKING:
+    from lineage.policy.loader import Pack
 
 _SPEC_FIELDS = ("kind", "provider", "model", "channel", "license", "name")
 # An origin key (see lineage.linting.origins) whose source ident is INLINE_BASE + n.
@@ -32,9 +36,13 @@ InlineKey = int
 
 
 class InlineReader:
-    def __init__(self, columns: InlineColumns, catalogue: Catalogue) -> None:
+    def __init__(self, columns: InlineColumns, catalogue: Catalogue, pack: Pack | None = None) -> None:
         self.columns = columns
         self.catalogue = catalogue
+        # Names in rows are checked as at import: a misspelt provider, or a model under another
+        # maker's name, is a record that cannot be read, not a source judged by the wrong terms.
+        self._pack = pack
+        self._names: NameCheck | None = None
         # Sources by ident, and idents by the spec's key text (two spellings, one source).
         self.specs: dict[int, SourceSpec] = {}
         self._idents: dict[str, int] = {}
@@ -132,9 +140,19 @@ class InlineReader:
             raise LayoutError(f"invalid inline provenance: {exc.what.removeprefix('invalid source: ')}") from None
         ident = self._idents.get(spec.key)
         if ident is None:
+            self._check_names(spec)
             ident = self._idents[spec.key] = INLINE_BASE + len(self._idents)
             self.specs[ident] = spec
         return ident
+
+    def _check_names(self, spec: SourceSpec) -> None:
+        if self._pack is None or not spec.provider:
+            return
+        if self._names is None:
+            self._names = NameCheck(self._pack, self.catalogue)
+        found = self._names.problem(spec.provider, spec.model)
+        if found is not None:
+            raise LayoutError(f"invalid inline provenance: {found[0]}", fix=found[1])
 
     @staticmethod
     def _text(data: Mapping[str, Any], column: str | None) -> str | None:

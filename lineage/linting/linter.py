@@ -84,7 +84,7 @@ class Linter:
         self.report = Report(max_findings=max_findings, use_context=settings.rules.context.to_dict())
         self._judges: dict[Rules, _Judge] = {}
         base = self._judge(settings.rules)
-        self.inline = InlineReader(settings.inline, base.evaluator.catalogue) if settings.inline.enabled else None
+        self.inline = InlineReader(settings.inline, base.evaluator.catalogue, pack) if settings.inline.enabled else None
         self._system_fps: dict[str, bytes] = {}
         self._uses: dict[bytes, SourceUse] = {}
         # Columns whose presence sends a block of rows down the row path: they carry provenance.

@@ -37,6 +37,19 @@ if TYPE_CHECKING:
 # One origin key (>= 0), or `~n` for the keys in `OriginIndex.multi[n]`.
 Origins = int
 
+
+class FromUnrecorded(tuple):
+    """The origin keys of a text derived (rewritten, translated) from a text with no recorded
+    origin, at any depth: lint counts it as untracked, and its keys' sources bind it all the same.
+
+    What derive could not attribute stays unknown down the graph, as a breach does: a rewrite
+    by Llama of a text nobody recorded is not "allowed because Llama's terms allow it". The
+    marker is the tuple's type, so that it travels inside `OriginIndex.multi` (pickled to
+    `--jobs` workers) and code that only iterates the keys needs no change.
+    """
+
+    __slots__ = ()
+
 DAY_SPAN = 10_000_000
 # Sources named inside rows get idents from here up, clear of the store's ids.
 INLINE_BASE = 1 << 32
@@ -363,7 +376,9 @@ class OriginIndex:
 
     def _with_ancestors(self, found: dict[bytes, Origins], parents_of: dict[bytes, set[bytes]]) -> dict[bytes, Origins]:
         """For each fingerprint with parents, a value holding its own origin keys and those of all its
-        ancestors (`found` and `parents_of` must cover them), in a stable order."""
+        ancestors (`found` and `parents_of` must cover every ancestor that has an origin), in a
+        stable order. An ancestor `found` lacks has no recorded origin: the value is then a
+        `FromUnrecorded` handle, even for one key."""
         out: dict[bytes, Origins] = {}
         for child in parents_of:
             if child not in found:
@@ -371,19 +386,31 @@ class OriginIndex:
             keys: dict[int, None] = {}
             seen = {child}
             stack = [child]
+            unrecorded = False
             while stack:
                 fp = stack.pop()
                 if fp in found:
                     keys.update(dict.fromkeys(self.keys(found[fp])))
+                    unrecorded = unrecorded or self.from_unrecorded(found[fp])
+                else:
+                    unrecorded = True
                 for parent in sorted(parents_of.get(fp, ()), reverse=True):
                     if parent not in seen:
                         seen.add(parent)
                         stack.append(parent)
             ordered = tuple(keys)
-            if len(ordered) > 1:
+            if unrecorded:
+                self.multi.append(FromUnrecorded(ordered))
+                out[child] = ~(len(self.multi) - 1)
+            elif len(ordered) > 1:
                 self.multi.append(ordered)
                 out[child] = ~(len(self.multi) - 1)
         return out
+
+    def from_unrecorded(self, origins: Origins) -> bool:
+        """Whether a look-up's value belongs to a text derived from one with no recorded origin
+        (see `FromUnrecorded`): lint reports it as untracked."""
+        return origins < 0 and type(self.multi[~origins]) is FromUnrecorded
 
     def _collect(self, sql: str, params: Sequence[Any] = ()) -> dict[bytes, Origins]:
         found: dict[bytes, Origins] = {}

@@ -25,31 +25,46 @@ def known_providers(pack: Pack) -> frozenset[str]:
     return frozenset(n.lower() for n in names if n)
 
 
+class NameCheck:
+    """The pack's providers and model catalogue, to check many names against (built once)."""
+
+    def __init__(self, pack: Pack, catalogue: Catalogue | None = None) -> None:
+        self.known = known_providers(pack)
+        self.catalogue = catalogue if catalogue is not None else Catalogue(pack.models)
+
+    def problem(self, provider: str | None, model: str | None) -> tuple[str, str] | None:
+        """(what is wrong, how to fix it) for a provider the pack does not know or a model its
+        catalogue or name gives to another maker; None when the names agree."""
+        if not provider:
+            return None
+        given = provider.strip().lower()
+        if given not in self.known:
+            from rapidfuzz import process
+
+            close = [name for name, _, _ in process.extract(given, sorted(self.known), limit=3, score_cutoff=60)]
+            hint = f"did you mean {' or '.join(close)}? " if close else ""
+            return (f"unknown provider {provider!r}",
+                    f"{hint}name one the policy pack knows (`lineage policies list`), or declare it in a policy "
+                    "file of your own")
+        if model:
+            entry = self.catalogue.lookup(model)
+            maker = entry.provider if entry is not None else infer_provider(model)
+            if maker and maker.lower() != given:
+                return (f"model {model!r} is {maker}'s, not {given}'s",
+                        f"name {maker} as the provider (the maker; the service that served it is the channel)")
+        return None
+
+
 def check_source_names(
-    pack: Pack, *, provider: str | None, model: str | None, where: str = "--provider", allow_unknown: bool = False
+    pack: Pack | NameCheck, *, provider: str | None, model: str | None, where: str = "--provider",
+    allow_unknown: bool = False,
 ) -> None:
     """Refuse a provider the pack does not know (naming the nearest), and a model the catalogue
     or its name assigns to another provider than the one given (naming both)."""
     if allow_unknown or not provider:
         return
-    given = provider.strip().lower()
-    known = known_providers(pack)
-    if given not in known:
-        from rapidfuzz import process
-
-        close = [name for name, _, _ in process.extract(given, sorted(known), limit=3, score_cutoff=60)]
-        hint = f"did you mean {' or '.join(close)}? " if close else ""
-        raise UsageError(
-            f"unknown provider {provider!r}", where=where,
-            fix=f"{hint}name one the policy pack knows (`lineage policies list`), declare it in a policy file "
-            f"of your own, or pass {ALLOW_FLAG} to record it as a provider with no known terms",
-        )
-    if model:
-        entry = Catalogue(pack.models).lookup(model)
-        maker = entry.provider if entry is not None else infer_provider(model)
-        if maker and maker.lower() != given:
-            raise UsageError(
-                f"model {model!r} is {maker}'s, not {given}'s", where=where,
-                fix=f"pass --provider {maker} (the maker; name the service that served it with --channel), "
-                f"or {ALLOW_FLAG} if {given} really made it",
-            )
+    check = pack if isinstance(pack, NameCheck) else NameCheck(pack)
+    found = check.problem(provider, model)
+    if found is not None:
+        what, fix = found
+        raise UsageError(what, where=where, fix=f"{fix}, or pass {ALLOW_FLAG} if the names are right")
