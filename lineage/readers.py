@@ -322,6 +322,44 @@ def _open_binary(path: Path) -> Any:
         ) from None
 
 
+# Byte-order marks of the encodings a text file may be saved in other than UTF-8; the UTF-32
+# ones first, since UTF-32-LE's begins with UTF-16-LE's.
+_WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32", "little-endian"), (b"\x00\x00\xfe\xff", "UTF-32", "big-endian"),
+    (b"\xff\xfe", "UTF-16", "little-endian"), (b"\xfe\xff", "UTF-16", "big-endian"),
+)
+TEXT_FORMATS = frozenset({"jsonl", "json", "csv"})
+
+
+def check_text_encoding(path: str | os.PathLike[str]) -> None:
+    """Refuse a text file saved as UTF-16 or UTF-32 (a byte-order mark, or NUL bytes where
+    UTF-8 JSON and CSV have none) in one line that says how to convert it: read as UTF-8, every
+    record would be malformed, and an editor's "Unicode" is often UTF-16."""
+    p = Path(path)
+    try:
+        with _open_binary(p) as f:
+            head = f.read(4)
+    except (InputError, OSError, EOFError, zlib.error):
+        return  # the reader says what is wrong with the file itself
+    for bom, encoding, order in _WIDE_BOMS:
+        if head.startswith(bom):
+            found = f"{encoding} ({order}, with a byte-order mark)"
+            break
+    else:
+        if b"\x00" not in head:
+            return
+        wide = "UTF-32" if head[1:3] == b"\x00\x00" or head[:3] == b"\x00\x00\x00" else "UTF-16"
+        # Without a mark iconv must be told the byte order: ASCII's high byte, NUL, comes first in big-endian.
+        encoding = wide + ("BE" if head[:1] == b"\x00" else "LE")
+        found = f"{wide} ({'big' if encoding.endswith('BE') else 'little'}-endian, no byte-order mark)"
+    gzipped = p.name.endswith(".gz")
+    stem = p.name.removesuffix(".gz")
+    out = f"{Path(stem).stem}.utf8{Path(stem).suffix}" + (".gz" if gzipped else "")
+    command = (f"gzip -dc {p.name} | iconv -f {encoding} -t UTF-8 | gzip > {out}" if gzipped
+               else f"iconv -f {encoding} -t UTF-8 {p.name} > {out}")
+    raise InputError(f"the file is {found}, not UTF-8", where=str(p), fix=f"convert it to UTF-8, e.g. {command}")
+
+
 def _read_error(exc: BaseException, name: str) -> InputError:
     # A truncated or corrupt gzip stream, or an I/O error part-way through.
     return InputError(f"cannot read the file ({exc})", where=name, fix="check the file is complete")
@@ -791,4 +829,6 @@ def iter_records(
         )
     elif format != "hf-disk" and p.is_dir():
         raise _directory_error(p)
+    if format in TEXT_FORMATS:
+        check_text_encoding(p)
     return _READERS[format](p, str(p), batch_size)

@@ -263,3 +263,44 @@ def test_a_rewrite_of_unrecorded_text_stays_untracked(tmp_path: Path) -> None:
     assert llama_rows["examples"] == 4, "the rewriting model binds the untracked rows too"
     failing = run_cli("lint", "again.jsonl", "--untracked", "error", cwd=tmp_path)
     assert failing.returncode == 1 and "LIN009 [error]" in failing.stdout
+
+
+@pytest.mark.parametrize("encoding,name,what,how", [
+    ("utf-16", "rows.jsonl", "UTF-16 (little-endian, with a byte-order mark)", "iconv -f UTF-16 -t UTF-8 rows.jsonl"),
+    ("utf-16-be", "rows.jsonl", "UTF-16 (big-endian, no byte-order mark)", "iconv -f UTF-16BE -t UTF-8"),
+    ("utf-16-le", "rows.json", "UTF-16 (little-endian, no byte-order mark)", "iconv -f UTF-16LE -t UTF-8"),
+    ("utf-32", "rows.jsonl", "UTF-32 (little-endian, with a byte-order mark)", "iconv -f UTF-32 -t UTF-8"),
+    ("utf-16", "rows.csv", "UTF-16 (little-endian, with a byte-order mark)", "iconv -f UTF-16 -t UTF-8 rows.csv"),
+    ("utf-16", "rows.jsonl.gz", "UTF-16 (little-endian, with a byte-order mark)", "gzip -dc rows.jsonl.gz | iconv"),
+])
+def test_a_utf16_or_utf32_file_is_refused_saying_how_to_convert_it(
+    project: Path, tmp_path: Path, encoding: str, name: str, what: str, how: str,
+) -> None:
+    import gzip
+
+    if name.endswith(".csv"):
+        text = "prompt,completion\n" + "".join(f"Q{i}?,A{i}.\n" for i in range(3))
+    else:
+        text = "".join(json.dumps(r) + "\n" for r in STAFF)
+    data = text.encode(encoding)
+    (tmp_path / name).write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    (tmp_path / "README.md").write_text("---\nlicense: cc0-1.0\n---\n# Rows\n")
+    store = str(project / ".lineage" / "lineage.db")
+    before = _store_bytes(project)
+    for args in (["lint", name], ["lint", name, "--skip-bad"], ["gate", "."],
+                 ["import", name, "--provider", "openai", "--model", "gpt-4o"]):
+        result = run_cli(*args, "--store", store, cwd=tmp_path)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        line = result.stderr.strip()
+        assert line.startswith(f"Error: the file is {what}, not UTF-8, "), line
+        assert how in line and len(line.splitlines()) == 1 and result.stdout == ""
+    assert _store_bytes(project) == before
+
+
+def test_utf8_with_a_byte_order_mark_and_crlf_are_read(project: Path, tmp_path: Path) -> None:
+    text = "".join(json.dumps(r) + "\r\n" for r in STAFF)
+    (tmp_path / "rows.jsonl").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    store = str(project / ".lineage" / "lineage.db")
+    result = run_cli("lint", "rows.jsonl", "--store", store, "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["summary"]["allowed"] == 2

@@ -33,8 +33,10 @@ from lineage.linting.settings import LintSettings, build_settings
 from lineage.policy.engine import Finding
 from lineage.policy.waivers import Waiver, load_waivers
 from lineage.readers import (
+    TEXT_FORMATS,
     BadRecord,
     Record,
+    check_text_encoding,
     detect_format,
     expand_paths,
     iter_jsonl_range,
@@ -260,6 +262,8 @@ def lint(
 
 def _format(path: Path, forced: str | None) -> str:
     fmt = forced or detect_format(path)
+    if fmt in TEXT_FORMATS:
+        check_text_encoding(path)
     # A .json file that holds JSON lines is read as JSONL, with line numbers rather than indexes.
     return "jsonl" if fmt == "json" and looks_like_jsonl(path) else fmt
 
