@@ -100,6 +100,7 @@ def read_card(path: Path) -> Card:
                          fix="save it as UTF-8") from None
     except OSError as exc:
         raise InputError(f"cannot read the dataset card ({exc.strerror})", where=str(path)) from None
+    _check_header_closed(content, path)
     hub_card = _hub_card()
     try:
         parsed = hub_card(content)
@@ -112,6 +113,18 @@ def read_card(path: Path) -> Card:
     card = Card(path, parsed.data.to_dict(), parsed.text, True, _key_line(content, "license"))
     _check_fields(card)
     return card
+
+
+def _check_header_closed(content: str, path: Path) -> None:
+    """A card that opens a YAML header (`---` on its first line) must close it: the Hub's parser
+    would take the whole card for text, and an update would put a new, empty header above it,
+    dropping the licence the card declared."""
+    lines = content.splitlines()
+    if lines and lines[0].rstrip() == "---" and not any(line.rstrip() == "---" for line in lines[1:]):
+        raise InputError(
+            "the card's YAML header is not closed: the --- on line 1 has no closing --- line", where=f"{path}:1",
+            fix="add a line holding only --- after the last line of the header",
+        )
 
 
 def _check_fields(card: Card) -> None:
@@ -145,10 +158,21 @@ def write_card(path: Path, content: str) -> None:
     if not path.parent.is_dir():
         raise InputError("no such folder for the dataset card", where=str(path.parent),
                          fix="create it, or check the path given to --card")
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        # A new card gets what any new file would: 0666 less the umask (read without changing it).
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    except OSError as exc:
+        raise InputError(f"cannot read the dataset card ({exc.strerror})", where=str(path)) from None
     handle, temporary = tempfile.mkstemp(prefix=".card-", suffix=".md", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             out.write(content)
+        # mkstemp makes the file 0600: the card keeps the mode it had, so a README stays readable.
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except OSError as exc:
         with contextlib.suppress(OSError):

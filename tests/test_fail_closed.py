@@ -304,3 +304,71 @@ def test_utf8_with_a_byte_order_mark_and_crlf_are_read(project: Path, tmp_path: 
     result = run_cli("lint", "rows.jsonl", "--store", store, "--format", "json", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(result.stdout)["summary"]["allowed"] == 2
+
+
+def _card_folder(tmp_path: Path, card: str | None) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    write_jsonl(folder / "train.jsonl", STAFF)
+    if card is not None:
+        (folder / "README.md").write_text(card)
+    return folder
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o664, 0o600])
+def test_card_keeps_the_files_mode(project: Path, tmp_path: Path, mode: int) -> None:
+    folder = _card_folder(tmp_path, "---\nlicense: cc0-1.0\n---\n# Staff answers\n")
+    (folder / "README.md").chmod(mode)
+    store = str(project / ".lineage" / "lineage.db")
+    result = run_cli("card", "data", "--store", store, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Provenance" in (folder / "README.md").read_text()
+    assert (folder / "README.md").stat().st_mode & 0o777 == mode
+
+
+def test_a_new_card_gets_the_umask_mode(project: Path, tmp_path: Path) -> None:
+    import os
+
+    folder = _card_folder(tmp_path, None)
+    store = str(project / ".lineage" / "lineage.db")
+    umask = os.umask(0o022)
+    try:
+        result = run_cli("card", "data", "--store", store, cwd=tmp_path)
+    finally:
+        os.umask(umask)
+    assert result.returncode == 0, result.stderr
+    assert (folder / "README.md").stat().st_mode & 0o777 == 0o644
+
+
+def test_card_refuses_an_unterminated_header_and_keeps_the_card(project: Path, tmp_path: Path) -> None:
+    text = "---\nlicense: mit\npretty_name: Staff\n# Staff answers\n"
+    folder = _card_folder(tmp_path, text)
+    store = str(project / ".lineage" / "lineage.db")
+    for args in (["card", "data"], ["gate", "data"]):
+        result = run_cli(*args, "--store", store, cwd=tmp_path)
+        assert result.returncode == 2, (args, result.stdout)
+        line = result.stderr.strip()
+        assert line.startswith("Error: the card's YAML header is not closed: the --- on line 1 has no closing --- line")
+        assert "README.md:1: add a line holding only ---" in line and len(line.splitlines()) == 1
+    assert (folder / "README.md").read_text() == text
+
+
+@pytest.mark.parametrize("command,writes", [
+    (["card", "data"], "card"), (["report", "data/train.jsonl"], "report"),
+    (["notice", "data/train.jsonl"], "notice"), (["export", "croissant", "data", "--license", "CC0-1.0"], "export"),
+])
+def test_documents_refuse_data_they_could_not_read(project: Path, tmp_path: Path, command: list[str],
+                                                    writes: str) -> None:
+    card = "---\nlicense: cc0-1.0\n---\n# Staff answers\n"
+    folder = _card_folder(tmp_path, card)
+    with (folder / "train.jsonl").open("a") as f:
+        f.write("{broken\n")
+    store = str(project / ".lineage" / "lineage.db")
+    result = run_cli(*command, "--store", store, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    line = result.stderr.strip()
+    assert line.startswith("Error: 1 record(s) could not be read (invalid JSON"), line
+    assert f"so the {writes} would leave them out, " in line and "train.jsonl:3: " in line and "--skip-bad" in line
+    assert result.stdout == "" and (folder / "README.md").read_text() == card
+    skipped = run_cli(*command, "--store", store, "--skip-bad", cwd=tmp_path)
+    assert skipped.returncode == 0, skipped.stderr

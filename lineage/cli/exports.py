@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from lineage.cli.lint import evaluate, evaluation_options, write_output
+from lineage.cli.lint import evaluate_document, evaluation_options, write_output
 from lineage.exceptions import UsageError
 
 
@@ -51,9 +51,7 @@ def croissant(
     from lineage.cards import find_card, read_card
     from lineage.exports.croissant import croissant as build
 
-    linted = evaluate(paths, **evaluation)
-    if linted is None:
-        raise UsageError("no dataset files in the configured paths", fix="name the files, or set `paths` in the configuration")
+    linted = evaluate_document(paths, "export", **evaluation)
     targets = list(paths) or [f.path for f in linted.files]
     title = name
     if title is None:
@@ -103,9 +101,7 @@ def openlineage(
     from lineage.report.legal import report_timestamp
 
     started = report_timestamp(timestamp)
-    linted = evaluate(paths, **evaluation)
-    if linted is None:
-        raise UsageError("no dataset files in the configured paths", fix="name the files, or set `paths` in the configuration")
+    linted = evaluate_document(paths, "export", **evaluation)
     events = run_events(linted, list(paths) or [f.path for f in linted.files], namespace=namespace,
                         job_name=job_name, timestamp=timestamp, started=started)
     if url:

@@ -10,7 +10,7 @@ import click
 
 from lineage.cli.common import context_flags, context_options, parse_mapping, parse_today, store_option
 from lineage.cli.policies import policy_option
-from lineage.exceptions import UsageError
+from lineage.exceptions import InputError, UsageError
 from lineage.segments import LAYOUTS
 
 _FORMATS = ("text", "json", "sarif", "github", "markdown")
@@ -98,6 +98,33 @@ def lint(
     write_output(render(report, output_format, show_statistics=statistics), output)
     if report.exit_code and not exit_zero:
         raise SystemExit(report.exit_code)
+
+
+def require_readable(report: Any, writes: str) -> None:
+    """Refuse to write a document (a card, a report, a notice, an export) that would leave out
+    records lint could not read, unless the user chose to skip them (--skip-bad, `skip_bad`):
+    a document that describes part of the data as if it were all of it launders the rest."""
+    unread = [f for f in report.findings if f.code == "LIN010" and f.severity == "error"]
+    if not unread:
+        return
+    first = unread[0]
+    where = f"{first.path}:{first.line}" if first.line is not None else first.path
+    raise InputError(
+        f"{len(unread)} record(s) could not be read ({first.message.removeprefix('malformed record: ')}), "
+        f"so the {writes} would leave them out", where=where,
+        fix="fix them (`lineage lint` lists them), or pass --skip-bad to write it for the rest, "
+        "which it then counts as malformed",
+    )
+
+
+def evaluate_document(paths: tuple[str, ...], writes: str, **options: Any) -> Any:
+    """`evaluate` for a command that writes a document about the data: the paths (or the
+    configured ones) must name some, and every record must have been read (`require_readable`)."""
+    linted = evaluate(paths, **options)
+    if linted is None:
+        raise UsageError("no dataset files in the configured paths", fix="name the files, or set `paths` in the configuration")
+    require_readable(linted, writes)
+    return linted
 
 
 def evaluate(

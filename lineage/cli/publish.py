@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from lineage.cli.lint import evaluate, evaluation_options, write_output
+from lineage.cli.lint import evaluate, evaluation_options, require_readable, write_output
 from lineage.exceptions import UsageError
 
 _FORMATS = ("text", "json", "sarif", "github", "markdown")
@@ -134,6 +134,7 @@ def card(paths: tuple[str, ...], card: Path | None, extra_license: str | None, c
     from lineage.publication import card_metadata_for
 
     linted = _linted(paths, evaluation, jobs=jobs)
+    require_readable(linted, "card")
     found = _card_path(paths, card, linted)
     if found is None:
         first = Path((list(paths) or [f.path for f in linted.files])[0])

@@ -7,8 +7,7 @@ from typing import Any
 
 import click
 
-from lineage.cli.lint import evaluate, evaluation_options, write_output
-from lineage.exceptions import UsageError
+from lineage.cli.lint import evaluate_document, evaluation_options, write_output
 
 _OUTPUT = click.Path(dir_okay=False, path_type=Path)
 
@@ -39,9 +38,7 @@ def report(paths: tuple[str, ...], output_format: str, output: Path | None, time
     """
     from lineage.report.legal import build_report, render_report
 
-    linted = evaluate(paths, jobs=jobs, **evaluation)
-    if linted is None:
-        raise UsageError("no dataset files in the configured paths", fix="name the files, or set `paths` in the configuration")
+    linted = evaluate_document(paths, "report", jobs=jobs, **evaluation)
     built = build_report(linted, list(paths) or [f.path for f in linted.files], store_url=linted.store_url,
                          timestamp=timestamp)
     write_output(render_report(built, output_format), output)
@@ -61,7 +58,5 @@ def notice(paths: tuple[str, ...], output: Path | None, **evaluation: Any) -> No
     """
     from lineage.report.notice import notice_text
 
-    linted = evaluate(paths, **evaluation)
-    if linted is None:
-        raise UsageError("no dataset files in the configured paths", fix="name the files, or set `paths` in the configuration")
+    linted = evaluate_document(paths, "notice", **evaluation)
     write_output(notice_text(linted, list(paths) or [f.path for f in linted.files]), output)
