@@ -107,8 +107,37 @@ def test_a_store_locked_too_long_is_a_clear_error(tmp_path: Path, timeout: str) 
         holder.close()
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert "store stayed locked by another process" in result.stderr
-    assert "LINEAGE_LOCK_TIMEOUT" in result.stderr
+    notice, error = result.stderr.strip().splitlines()
+    assert notice == (f"waiting for another process that is writing to the store {store} (up to {timeout} s; "
+                      "LINEAGE_LOCK_TIMEOUT sets how long)")
+    assert error.startswith("Error: the store stayed locked by another process")
+    assert "LINEAGE_LOCK_TIMEOUT" in error
+    assert Store.open(str(store)).stats()["origins"] == 0
+
+
+def test_a_wait_for_the_lock_is_said_before_it_starts_and_the_write_then_lands(tmp_path: Path) -> None:
+    import sqlite3
+
+    store = tmp_path / "s.db"
+    run_cli("init", "--store", str(store), check=True)
+    data = write_jsonl(tmp_path / "d.jsonl", [chat("q", "a")])
+    holder = sqlite3.connect(store, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    env = {k: v for k, v in os.environ.items() if k != "LINEAGE_STORE"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lineage", "import", str(data), "--provider", "openai", "--model", "gpt-4o",
+         "--store", str(store)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        # The notice comes while the lock is still held: read its line before letting go.
+        first = process.stderr.readline()
+    finally:
+        holder.rollback()
+        holder.close()
+    out, rest = process.communicate(timeout=120)
+    assert first.startswith(f"waiting for another process that is writing to the store {store} (up to 600 s;")
+    assert process.returncode == 0, rest
+    assert rest == "" and "1 new origins" in out
 
 
 def test_concurrent_init_creates_one_store(store_url: str) -> None:

@@ -9,6 +9,8 @@ holds the lock. PostgreSQL writers are retried on deadlock and serialisation fai
 from __future__ import annotations
 
 import random
+import sqlite3
+import sys
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -62,10 +64,38 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
-        mode = conn.get_execution_options().get("lineage_write")
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if mode else "BEGIN")
+        if not conn.get_execution_options().get("lineage_write"):
+            conn.exec_driver_sql("BEGIN")
+            return
+        # Try for the write lock without waiting first, so that a wait is said before it starts
+        # rather than after minutes of silence; then wait on the busy handler as usual.
+        raw = conn.connection.dbapi_connection
+        raw.execute("PRAGMA busy_timeout = 0")
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        finally:
+            raw.execute(f"PRAGMA busy_timeout = {int(busy * 1000)}")
+        announce_wait(url)
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+_announced: set[str] = set()
+
+
+def announce_wait(where: str) -> None:
+    """Say once per store, on stderr, that a write waits for another process, and for how long."""
+    if where in _announced:
+        return
+    _announced.add(where)
+    shown = where.removeprefix("sqlite:///")
+    print(f"waiting for another process that is writing to the store {shown} (up to {lock_timeout():g} s; "
+          "LINEAGE_LOCK_TIMEOUT sets how long)", file=sys.stderr, flush=True)
 
 
 def _postgres_engine(url: str) -> Engine:
