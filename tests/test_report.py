@@ -252,7 +252,7 @@ def test_the_pipeline_example(tmp_path: Path) -> None:
     assert "└── rewrite by meta/meta-llama/Llama-3.1-8B-Instruct" in result.stdout
     assert "lineage lint exited with 1" in result.stdout
     md = (folder / "out" / "report.md").read_text()
-    assert "**Verdict: blocked.** 7 examples: 3 blocked, 0 needs review, 0 allowed, 4 allowed with obligations" in md
+    assert "**Verdict: blocked.** 9 examples: 3 blocked, 0 needs review, 0 allowed, 4 allowed with obligations, 2 untracked" in md
     assert "### ANT001 (error)" in md and "- Examples at: paraphrased.jsonl:1, paraphrased.jsonl:2, paraphrased.jsonl:3." in md
     assert "Section 3(b)(1)](https://creativecommons.org/licenses/by-sa/4.0/legalcode)" in md
     assert '**META121 attribution**: "Built with Llama"' in md and "**META122 name-prefix**" in md

@@ -3,7 +3,8 @@
 #
 #   claude-answers.jsonl   answers generated with Claude (recorded as they were imported)
 #   community-qa.jsonl     a community Q&A dataset published under CC-BY-SA-4.0
-#   mixed.jsonl            step 1: three Claude rows mixed with the community rows
+#   mixed.jsonl            step 1: three Claude rows mixed with the community rows, and two rows
+#                          nobody recorded (they stay untracked in every step after)
 #   paraphrased.jsonl      step 2: every answer of the mix paraphrased by a self-hosted Llama 3.1
 #
 # The store is .lineage/lineage.db in this folder (SQLite). The outputs land in out/.
