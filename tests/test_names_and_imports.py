@@ -158,3 +158,25 @@ def test_a_reimport_that_adds_nothing_records_nothing(project: Path) -> None:
     result = json.loads(again.stdout)
     assert result["origins_added"] == 0 and result["run_ids"] == []
     assert counts(project) == after_first
+
+
+def test_capture_checks_names_before_recording(tmp_path: Path) -> None:
+    from lineage.exceptions import UsageError
+    from lineage.store import Store
+
+    url = str(tmp_path / "s.db")
+    with Store.open(url, create=True) as store:
+        with store.capture(kind="api", provider="antrhopic", model="claude-sonnet-4-5") as run:
+            with pytest.raises(UsageError) as refused_run:
+                run.record("An answer.")
+        assert refused_run.value.what == "unknown provider 'antrhopic'"
+        assert "did you mean anthropic" in (refused_run.value.fix or "")
+        with store.capture(kind="api", provider="openai", model="claude-sonnet-4-5") as run:
+            with pytest.raises(UsageError, match="is anthropic's, not openai's"):
+                run.record("Another answer.")
+        assert store.stats()["origins"] == 0
+        with store.capture(kind="api", provider="acme-labs", model="acme-1", allow_unknown_provider=True) as run:
+            run.record("A third answer.")
+        with store.capture(kind="api", provider="anthropic", model="claude-sonnet-4-5") as run:
+            run.record("A fourth answer.")
+        assert store.stats()["origins"] == 2

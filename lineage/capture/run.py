@@ -55,6 +55,7 @@ class CaptureRun:
         prompt_source: SourceSpec | None = None,
         store_text: bool = False,
         batch_size: int = 1000,
+        allow_unknown_provider: bool = False,
     ) -> None:
         self.store = store
         self.source = source
@@ -69,12 +70,31 @@ class CaptureRun:
         # SDK wrappers may be used from several threads at once.
         self._lock = threading.Lock()
         self._closed = False
+        # Names are checked as at import (lineage.policy.names), once per source.
+        self._allow_unknown = allow_unknown_provider
+        self._names: Any = None
+        self._checked: set[str] = set()
 
     def __enter__(self) -> CaptureRun:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _check_names(self, source: SourceSpec) -> None:
+        """Refuse a provider the policy pack does not know, or a model under another maker's
+        name, before anything of it is recorded (unless the run allows unknown providers)."""
+        if self._allow_unknown or not source.provider or source.key in self._checked:
+            return
+        from lineage.policy.names import NameCheck, check_source_names
+
+        if self._names is None:
+            from lineage.config import find_config
+            from lineage.policy import load_pack
+
+            self._names = NameCheck(load_pack(find_config().resolved_list("policies")))
+        check_source_names(self._names, provider=source.provider, model=source.model, where="capture")
+        self._checked.add(source.key)
 
     def record(
         self,
@@ -104,6 +124,9 @@ class CaptureRun:
             raise UsageError("no source to record against", fix="pass source= or start the run with one")
         if role not in ROLES:
             raise UsageError(f"unknown role {role!r}", fix=f"use one of {', '.join(sorted(ROLES))}")
+        self._check_names(source)
+        if example is not None and self.prompt_source is not None:
+            self._check_names(self.prompt_source)
         when = generated_at or datetime.now(timezone.utc)
         parent_fps = tuple(_parent(p) for p in parents)
         if text is not None:

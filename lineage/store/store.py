@@ -293,15 +293,19 @@ class Store:
         description: str | None = None,
         prompt_source: SourceSpec | None = None,
         store_text: bool = False,
+        allow_unknown_provider: bool = False,
         **source_fields: str | None,
     ) -> CaptureRun:
-        """Start recording outputs as they are generated (see `lineage.capture.CaptureRun`)."""
+        """Start recording outputs as they are generated (see `lineage.capture.CaptureRun`).
+        A provider the policy pack does not know, or a model under another maker's name, is
+        refused when first recorded, unless `allow_unknown_provider`."""
         from lineage.capture.run import CaptureRun
 
         if source is None and any(source_fields.values()):
             source = SourceSpec.build(**source_fields)
         return CaptureRun(
-            self, source, description=description, prompt_source=prompt_source, store_text=store_text
+            self, source, description=description, prompt_source=prompt_source, store_text=store_text,
+            allow_unknown_provider=allow_unknown_provider,
         )
 
     # -- reading ---------------------------------------------------------------------------
