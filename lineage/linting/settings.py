@@ -21,7 +21,7 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -29,10 +29,10 @@ from typing import Any
 from lineage.config import Config, check_types
 from lineage.exceptions import ConfigError, UsageError
 from lineage.policy.context import CONTEXT_KEYS, UseContext, build_context
+from lineage.policy.engine import UNKNOWN_TERMS_MODES
 from lineage.segments import LAYOUTS, check_mapping
 
 UNTRACKED_MODES = ("ignore", "warn", "error")
-UNKNOWN_TERMS_MODES = ("error", "warn")
 # Columns that name a row's model when the configuration names none.
 DEFAULT_MODEL_COLUMNS = ("model", "model_name")
 DEFAULT_INLINE_KEY = "_lineage"
@@ -143,22 +143,21 @@ def _codes(value: Any, key: str, where: str) -> tuple[str, ...]:
     return tuple(v.strip().upper() for v in value)
 
 
-def _untracked(value: Any, where: str) -> str:
-    if value not in UNTRACKED_MODES:
-        raise ConfigError(
-            f"`untracked` must be one of {', '.join(UNTRACKED_MODES)}, not {value!r}", where=where,
-            fix='e.g. untracked = "warn"',
-        )
-    return str(value)
+def _choice(key: str, modes: tuple[str, ...], example: str) -> Callable[[Any, str], str]:
+    """A checker for a setting that takes one of `modes`."""
+    def check(value: Any, where: str) -> str:
+        if value not in modes:
+            raise ConfigError(
+                f"`{key}` must be one of {', '.join(modes)}, not {value!r}", where=where,
+                fix=f'e.g. {key} = "{example}"',
+            )
+        return str(value)
+
+    return check
 
 
-def _unknown_terms(value: Any, where: str) -> str:
-    if value not in UNKNOWN_TERMS_MODES:
-        raise ConfigError(
-            f"`unknown_terms` must be one of {', '.join(UNKNOWN_TERMS_MODES)}, not {value!r}", where=where,
-            fix='e.g. unknown_terms = "error"',
-        )
-    return str(value)
+_untracked = _choice("untracked", UNTRACKED_MODES, "warn")
+_unknown_terms = _choice("unknown_terms", UNKNOWN_TERMS_MODES, "error")
 
 
 def _flag(value: Any, key: str, where: str) -> bool:
