@@ -372,3 +372,15 @@ def test_documents_refuse_data_they_could_not_read(project: Path, tmp_path: Path
     assert result.stdout == "" and (folder / "README.md").read_text() == card
     skipped = run_cli(*command, "--store", store, "--skip-bad", cwd=tmp_path)
     assert skipped.returncode == 0, skipped.stderr
+
+
+def test_explain_answers_for_a_licence_alone(tmp_path: Path) -> None:
+    """"May we train on CC-BY-NC-4.0 data?" needs no dataset name."""
+    commercial = run_cli("explain", "--kind", "dataset", "--license", "CC-BY-NC-4.0", "--purpose", "fine-tune",
+                         "--commercial", cwd=tmp_path)
+    assert commercial.returncode == 1, commercial.stderr
+    assert "verdict: blocked" in commercial.stdout
+    research = run_cli("explain", "--kind", "dataset", "--license", "CC-BY-NC-4.0", "--purpose", "fine-tune",
+                       "--non-commercial", cwd=tmp_path)
+    assert research.returncode == 0, research.stderr
+    assert "verdict: allowed-with-obligations" in research.stdout
