@@ -75,6 +75,7 @@ LICENSE_TERM_CODES = {
     "no_derivatives": "LIC004",
     "research_only": "LIC005",
     "no_redistribution": "LIC006",
+    "restricted_use": "LIC007",
 }
 LICENSE_TERM_TEXT = {
     "LIC001": "The licence allows non-commercial use only.",
@@ -83,6 +84,8 @@ LICENSE_TERM_TEXT = {
     "LIC004": "The licence allows no derivatives; a model or dataset made from it may be one.",
     "LIC005": "The licence allows research use only.",
     "LIC006": "The licence does not allow the data to be redistributed.",
+    "LIC007": "The licence restricts uses the other terms do not cover (fields of use, who may use it, production or "
+              "competing use): an error for a commercial use until reviewed, a warning otherwise.",
 }
 
 
@@ -504,6 +507,24 @@ class Evaluator:
                     f"{definition.id} does not allow {who} to be redistributed: remove these rows before publishing",
                     citation,
                 ))
+            elif term == "restricted_use":
+                # What these licences allow depends on who uses them and for what: nothing the
+                # pack can decide. A commercial use fails until someone has read the licence.
+                if context.commercial:
+                    evaluation.findings.append(Finding(
+                        code, "error",
+                        f"{who} is licensed under {definition.id}, which restricts how it may be used in ways the "
+                        "pack cannot check: have the licence reviewed for this commercial use and record a waiver "
+                        f"for {code}, or drop these rows",
+                        citation,
+                    ))
+                else:
+                    evaluation.findings.append(Finding(
+                        code, "warning",
+                        f"{who} is licensed under {definition.id}, which restricts how it may be used: check that "
+                        "this use is within what it allows",
+                        citation,
+                    ))
 
     def _apply_waivers(self, evaluation: Evaluation, source: SourceSpec) -> None:
         if not self.waivers:

@@ -7,7 +7,7 @@ editable install it is the repository's `policies/` folder.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from lineage.exceptions import ConfigError
-from lineage.policy.schema import Document, LicenseDefinition, ModelEntry, PolicyFile, Rule
+from lineage.policy.schema import Document, LicenseClass, LicenseDefinition, ModelEntry, PolicyFile, Rule
 
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -37,7 +37,7 @@ def load_file(path: Path) -> PolicyFile:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read policy file ({exc})", where=str(path)) from None
-    data = parse_yaml(text, path)
+    data = parse_yaml(text, path, _check_class_keys if "license_classes" in text else None)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -66,9 +66,10 @@ def load_file(path: Path) -> PolicyFile:
 MAX_YAML_NODES = 1_000_000
 
 
-def parse_yaml(text: str, path: Path) -> Any:
+def parse_yaml(text: str, path: Path, node_check: Callable[[Any, Path], None] | None = None) -> Any:
     """A policy or waivers file's YAML, or a ConfigError that names the file and line: a syntax
-    error, an impossible date (`2026-13-45`), or aliases that expand beyond MAX_YAML_NODES."""
+    error, an impossible date (`2026-13-45`), or aliases that expand beyond MAX_YAML_NODES.
+    `node_check`, if given, sees the composed document before it is constructed."""
     loader = YAML_LOADER(text)
     try:
         try:
@@ -81,6 +82,8 @@ def parse_yaml(text: str, path: Path) -> Any:
         if node is None:
             return None
         _check_expansion(node, path)
+        if node_check is not None:
+            node_check(node, path)
         try:
             return loader.construct_document(node)
         except (ValueError, TypeError, OverflowError, yaml.YAMLError) as exc:
@@ -160,7 +163,13 @@ class Pack:
     """The policy pack in force: the bundled files plus the user's own."""
 
     documents: dict[str, Document] = field(default_factory=dict)
+    # Every licence the pack knows, whether defined clause by clause or through a class.
     licenses: dict[str, LicenseDefinition] = field(default_factory=dict)
+    license_classes: dict[str, LicenseClass] = field(default_factory=dict)
+    # Licence id -> the id of the class that defines it (absent for a licence defined in full).
+    license_class_of: dict[str, str] = field(default_factory=dict)
+    # Licence ids whose bundled definition or class a later file replaced (`override: true`).
+    overridden: dict[str, Path] = field(default_factory=dict)
     models: list[ModelEntry] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     sha256: str = ""
@@ -213,11 +222,61 @@ def load_pack(extra: Iterable[str | Path] = (), *, bundled: bool = True) -> Pack
                             fix="give the rule a code of its own",
                         )
         for definition in loaded.licenses:
-            if definition.id in pack.licenses:
-                raise ConfigError(f"licence {definition.id!r} is defined twice", where=str(path),
-                                  fix="give your licence another LicenseRef- id")
-            pack.licenses[definition.id] = definition
+            _add_license(pack, definition, None, path)
+        for license_class in loaded.license_classes:
+            if license_class.id in pack.license_classes:
+                raise ConfigError(f"licence class {license_class.id!r} is defined twice", where=str(path),
+                                  fix="give your class another id")
+            pack.license_classes[license_class.id] = license_class
+            for definition in license_class.definitions():
+                _add_license(pack, definition, license_class.id, path)
         (user_models if path in user else pack.models).extend(loaded.models)
     pack.models = [*user_models, *pack.models]
     pack.sha256 = digest.hexdigest()
     return pack
+
+
+def _add_license(pack: Pack, definition: LicenseDefinition, class_id: str | None, path: Path) -> None:
+    """Add one licence to the pack: an id defined twice is an error, unless the later one says
+    `override: true` (and then there must be something to override)."""
+    license_id = definition.id
+    how = f"in class {class_id!r} " if class_id else ""
+    if license_id in pack.licenses:
+        if not definition.override:
+            earlier = pack.license_class_of.get(license_id)
+            where = f" (in class {earlier!r})" if earlier else ""
+            raise ConfigError(
+                f"licence {license_id!r} {how}is defined twice{where}", where=str(path),
+                fix="set `override: true` to replace the earlier definition, or give your licence another LicenseRef- id",
+            )
+        pack.overridden[license_id] = path
+    elif definition.override:
+        raise ConfigError(f"licence {license_id!r} {how}has `override: true` but overrides nothing", where=str(path),
+                          fix="remove `override`, or check the id")
+    pack.licenses[license_id] = definition
+    if class_id:
+        pack.license_class_of[license_id] = class_id
+    else:
+        pack.license_class_of.pop(license_id, None)
+
+
+def _check_class_keys(root: Any, path: Path) -> None:
+    """A licence id written twice in one class's `licenses` mapping is an error: YAML would
+    silently keep the last, and the other entry would be lost."""
+    if not isinstance(root, yaml.MappingNode):
+        return
+    section = next((v for k, v in root.value if k.value == "license_classes"), None)
+    if not isinstance(section, yaml.SequenceNode):
+        return
+    for entry in section.value:
+        if not isinstance(entry, yaml.MappingNode):
+            continue
+        ids = next((v for k, v in entry.value if k.value == "licenses"), None)
+        if not isinstance(ids, yaml.MappingNode):
+            continue
+        seen: set[str] = set()
+        for key, _ in ids.value:
+            if key.value in seen:
+                raise ConfigError(f"invalid policy file: licence {key.value} is listed twice in a class",
+                                  where=f"{path} line {key.start_mark.line + 1}", fix="list each id once")
+            seen.add(key.value)

@@ -1,11 +1,14 @@
 """The policy file format: terms documents with dated versions and rules, licence definitions,
 and the model catalogue. Validated by pydantic; unknown keys are errors.
 
-A policy file is YAML with any of three top-level lists:
+A policy file is YAML with any of four top-level lists:
 
-    documents:   terms of service, usage policies, model licences, organisation rules
-    licenses:    licence definitions (SPDX ids and LicenseRef-s) by the terms they carry
-    models:      the model catalogue: model-name patterns -> provider, family, licence
+    documents:        terms of service, usage policies, model licences, organisation rules
+    licenses:         licence definitions (SPDX ids and LicenseRef-s) by the terms they carry, each
+                      term cited to its clause
+    license_classes:  licences classed together (permissive, copyleft, ...): the terms the class
+                      carries, the ids in it, and what the classification rests on
+    models:           the model catalogue: model-name patterns -> provider, family, licence
 
 See docs/policies.md for the reference and examples.
 """
@@ -28,10 +31,23 @@ DocumentKind = Literal["terms", "usage-policy", "model-license", "org-policy"]
 ObligationType = Literal[
     "attribution", "name-prefix", "notice", "flow-down", "non-commercial", "share-alike", "license-copy", "display"
 ]
-# What a licence definition may say about using the licensed content.
+# What a licence definition may say about using the licensed content. `restricted_use` is for
+# what none of the others says: a licence that limits its fields of use (no military use, "solely
+# for education, training, research ..."), who may use it (small businesses, internal business
+# purposes), or production and competing use (source-available licences). Left out, such a
+# licence would read as permissive and a commercial use of it would pass unseen.
 LicenseTerm = Literal[
-    "non_commercial", "attribution", "share_alike", "no_derivatives", "research_only", "no_redistribution"
+    "non_commercial", "attribution", "share_alike", "no_derivatives", "research_only", "no_redistribution",
+    "restricted_use",
 ]
+# The license categories of the ScanCode LicenseDB (scancode-licensedb.aboutcode.org), which
+# license-expression's index carries for every licence: what a bundled class rests on.
+ScanCodeCategory = Literal[
+    "Permissive", "Public Domain", "Copyleft", "Copyleft Limited", "Free Restricted", "Proprietary Free",
+    "Source-available", "Unstated License", "Commercial", "Patent License", "CLA",
+]
+# A licence id: an SPDX id or a LicenseRef- (letters, digits, `.`, `-`, `+`).
+LICENSE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+\-]*$")
 
 CODE_PATTERN = re.compile(r"^[A-Z]{2,5}[0-9]{3}$")
 MAX_QUOTE_WORDS = 25
@@ -221,6 +237,104 @@ class LicenseDefinition(_Strict):
     terms: dict[LicenseTerm, LicenseClause] = Field(default_factory=dict)
     # Text to credit, for licences with an attribution term ("Data from X, CC-BY-4.0").
     attribution_text: str | None = None
+    # Replace the definition or class an earlier file (the bundled pack) gives this id; without
+    # it, an id defined twice is an error.
+    override: bool = False
+
+
+SPDX_URL = "https://spdx.org/licenses/{id}.html"
+SCANCODE_URL = "https://scancode-licensedb.aboutcode.org/{key}.html"
+
+
+class LicenseClass(_Strict):
+    """Licences classed together by the terms they carry, rather than defined clause by clause.
+
+    Each id listed becomes a licence definition with the class's terms. Its citation is the
+    licence's own page (`url`, by default its SPDX License List entry) and what the
+    classification rests on: the ScanCode LicenseDB category the ids share (quoted as
+    `category: Permissive`), or, for a class of your own, `basis` and `quote`.
+    """
+
+    id: str
+    name: str
+    description: str | None = None
+    # Each term the class carries, with what it means for a licence of the class.
+    terms: dict[LicenseTerm, str] = Field(default_factory=dict)
+    # What the classification rests on: a ScanCode LicenseDB category, or a basis and a quote
+    # of it of your own (e.g. "Legal review LEGAL-512", "approved for training use").
+    scancode_category: ScanCodeCategory | None = None
+    basis: str | None = None
+    quote: str | None = None
+    # The licence's page; `{id}` is replaced by the licence id. Default: its SPDX entry (and the
+    # LicenseDB page for a `LicenseRef-scancode-` id).
+    url: str | None = None
+    # The ids in the class: a list, or a mapping of id -> the licence's full name.
+    licenses: list[str] | dict[str, str | None]
+    # Replace the definitions or classes earlier files (the bundled pack) give these ids.
+    override: bool = False
+
+    _quote = field_validator("quote")(lambda cls, value: value if value is None else check_quote(value))
+
+    @field_validator("licenses")
+    @classmethod
+    def _licenses(cls, value: list[str] | dict[str, str | None]) -> list[str] | dict[str, str | None]:
+        ids = list(value)
+        if not ids:
+            raise ValueError("a licence class lists at least one licence id")
+        bad = [i for i in ids if not isinstance(i, str) or not LICENSE_ID_PATTERN.match(i)]
+        if bad:
+            raise ValueError(f"not a licence id: {bad[0]!r}")
+        seen: set[str] = set()
+        for item in ids:
+            if item in seen:
+                raise ValueError(f"{item} is listed twice")
+            seen.add(item)
+        return value
+
+    @model_validator(mode="after")
+    def _basis(self) -> LicenseClass:
+        if self.scancode_category is None and not (self.basis and self.quote):
+            raise ValueError("a licence class says what it rests on: `scancode_category`, or `basis` and `quote`")
+        if self.url is None and any(i.startswith("LicenseRef-") and not i.startswith("LicenseRef-scancode-")
+                                    for i in self.licenses):
+            raise ValueError("a class with LicenseRef- ids needs a `url` (e.g. https://example.org/licences/{id})")
+        return self
+
+    @property
+    def section_basis(self) -> str:
+        return self.basis or "by its ScanCode LicenseDB category, not clause by clause"
+
+    @property
+    def basis_quote(self) -> str:
+        return self.quote or f"category: {self.scancode_category}"
+
+    def license_url(self, license_id: str) -> str:
+        if self.url is not None:
+            return self.url.replace("{id}", license_id)
+        if license_id.startswith("LicenseRef-scancode-"):
+            return SCANCODE_URL.format(key=license_id.removeprefix("LicenseRef-scancode-"))
+        return SPDX_URL.format(id=license_id)
+
+    def clauses(self) -> dict[LicenseTerm, LicenseClause]:
+        """The clause each term of the class cites: the class and its basis."""
+        return {
+            term: LicenseClause.model_construct(
+                section=f"Licence class {self.id}: {meaning} ({self.section_basis})", quote=self.basis_quote)
+            for term, meaning in self.terms.items()
+        }
+
+    def definitions(self) -> list[LicenseDefinition]:
+        """One licence definition per id, carrying the class's terms (built without re-validating)."""
+        clauses = self.clauses()
+        names = self.licenses if isinstance(self.licenses, dict) else {}
+        return [
+            LicenseDefinition.model_construct(
+                id=license_id, name=" ".join((names.get(license_id) or license_id).split()),
+                url=self.license_url(license_id), version="current", effective=None, terms=clauses,
+                attribution_text=None, override=self.override,
+            )
+            for license_id in self.licenses
+        ]
 
 
 class ModelEntry(_Strict):
@@ -248,4 +362,5 @@ class ModelEntry(_Strict):
 class PolicyFile(_Strict):
     documents: list[Document] = Field(default_factory=list)
     licenses: list[LicenseDefinition] = Field(default_factory=list)
+    license_classes: list[LicenseClass] = Field(default_factory=list)
     models: list[ModelEntry] = Field(default_factory=list)
