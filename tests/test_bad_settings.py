@@ -93,3 +93,26 @@ def test_a_yaml_bomb_is_refused_before_it_expands(folder: Path, command: list[st
 
 def test_broken_yaml_names_the_line(folder: Path) -> None:
     _one_line(run_cli("lint", "data.jsonl", "--waivers", "broken.yaml", cwd=folder), "Error: invalid YAML (")
+
+
+@pytest.mark.parametrize("name,text,start", [
+    ("waivers.yaml", WAIVER.format(expires="2027-01-01").replace("    reference: x\n", "    refrence: x\n"),
+     "Error: invalid waiver: waivers.0.refrence: unknown key (and 1 more), waivers.yaml line 6: did you mean `reference`?"),
+    ("waivers.yaml", WAIVER.format(expires="2027-01-01").replace("{provider: anthropic}", "{provder: anthropic}"),
+     "Error: invalid waiver: waivers.0.scope.provder: unknown key, waivers.yaml line 4: did you mean `provider`?"),
+    ("policy.yaml", POLICY.format(effective="2025-01-01").replace("    publisher: x\n", "    publsher: x\n"),
+     "Error: invalid policy file: documents.0.publsher: unknown key"),
+    ("policy.yaml", POLICY.format(effective="2025-01-01").replace("        url:", "        ulr:"),
+     "Error: invalid policy file: documents.0.versions.0.ulr: unknown key"),
+])
+def test_an_unknown_key_in_a_policy_or_waivers_file_names_the_closest(tmp_path: Path, name: str, text: str,
+                                                                      start: str) -> None:
+    write_jsonl(tmp_path / "data.jsonl", [chat("q", "a")])
+    (tmp_path / name).write_text(text)
+    flag = "--waivers" if name.startswith("waivers") else "--policy"
+    result = run_cli("lint", "data.jsonl", flag, name, cwd=tmp_path)
+    _one_line(result, start)
+    expected = {"publsher": "publisher", "ulr": "url"}
+    for typo, key in expected.items():
+        if typo in text:
+            assert f"did you mean `{key}`?" in result.stderr

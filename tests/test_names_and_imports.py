@@ -166,14 +166,14 @@ def test_capture_checks_names_before_recording(tmp_path: Path) -> None:
 
     url = str(tmp_path / "s.db")
     with Store.open(url, create=True) as store:
-        with store.capture(kind="api", provider="antrhopic", model="claude-sonnet-4-5") as run:
-            with pytest.raises(UsageError) as refused_run:
-                run.record("An answer.")
+        with store.capture(kind="api", provider="antrhopic", model="claude-sonnet-4-5") as run, \
+                pytest.raises(UsageError) as refused_run:
+            run.record("An answer.")
         assert refused_run.value.what == "unknown provider 'antrhopic'"
         assert "did you mean anthropic" in (refused_run.value.fix or "")
-        with store.capture(kind="api", provider="openai", model="claude-sonnet-4-5") as run:
-            with pytest.raises(UsageError, match="is anthropic's, not openai's"):
-                run.record("Another answer.")
+        with store.capture(kind="api", provider="openai", model="claude-sonnet-4-5") as run, \
+                pytest.raises(UsageError, match="is anthropic's, not openai's"):
+            run.record("Another answer.")
         assert store.stats()["origins"] == 0
         with store.capture(kind="api", provider="acme-labs", model="acme-1", allow_unknown_provider=True) as run:
             run.record("A third answer.")

@@ -7,13 +7,14 @@ editable install it is the repository's `policies/` folder.
 from __future__ import annotations
 
 import hashlib
+import typing
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from lineage.exceptions import ConfigError
 from lineage.policy.schema import Document, LicenseClass, LicenseDefinition, ModelEntry, PolicyFile, Rule
@@ -45,20 +46,63 @@ def load_file(path: Path) -> PolicyFile:
     try:
         return PolicyFile.model_validate(data)
     except ValidationError as exc:
-        # An unknown key is most often a typo, and the "missing field" errors it causes are noise.
-        errors = sorted(exc.errors(), key=lambda e: e.get("type") != "extra_forbidden")
-        error = errors[0]
-        loc = tuple(error.get("loc", ()))
-        line = yaml_line(text, loc)
-        key = ".".join(str(part) for part in loc) or "(top level)"
-        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-        if error.get("type") == "extra_forbidden":
-            message = "unknown key"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        where = f"{path} line {line}" if line else str(path)
-        raise ConfigError(
-            f"invalid policy file: {key}: {message}{more}", where=where, fix="see docs/policies.md for the format"
-        ) from None
+        raise validation_error(exc, text, path, PolicyFile, "invalid policy file",
+                               "see docs/policies.md for the format") from None
+
+
+def validation_error(exc: ValidationError, text: str, path: Path, root: type[BaseModel], what: str,
+                     fix: str) -> ConfigError:
+    """One line for a policy or waivers file that does not validate: the key (its line in the
+    file) and what is wrong; for an unknown key, the closest key allowed there."""
+    # An unknown key is most often a typo, and the "missing field" errors it causes are noise.
+    errors = sorted(exc.errors(), key=lambda e: e.get("type") != "extra_forbidden")
+    error = errors[0]
+    loc = tuple(error.get("loc", ()))
+    line = yaml_line(text, loc)
+    key = ".".join(str(part) for part in loc) or "(top level)"
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    if error.get("type") == "extra_forbidden":
+        message = "unknown key"
+        known = _fields_at(root, loc[:-1])
+        if known:
+            from rapidfuzz import process
+
+            match = process.extractOne(str(loc[-1]), sorted(known), score_cutoff=60)
+            hint = f"did you mean `{match[0]}`?" if match else f"use one of {', '.join(sorted(known))}"
+            fix = f"{hint} ({fix})"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    where = f"{path} line {line}" if line else str(path)
+    return ConfigError(f"{what}: {key}: {message}{more}", where=where, fix=fix)
+
+
+def _fields_at(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The field names of the model found at `loc` inside `root` (list indexes and dict keys
+    followed through the annotations); empty when the path does not lead to a model."""
+    current: Any = root
+    for part in loc:
+        current = _without_none(current)
+        if _is_model(current) and not isinstance(part, int):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return []
+            current = field.annotation
+        else:  # an element of a list, or a value of a mapping
+            args = typing.get_args(current)
+            if not args:
+                return []
+            current = args[-1]
+    current = _without_none(current)
+    return list(current.model_fields) if _is_model(current) else []
+
+
+def _without_none(annotation: Any) -> Any:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    is_optional = type(None) in typing.get_args(annotation) and len(args) == 1
+    return args[0] if is_optional else annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
 # Nodes a file may expand to, aliases followed: far above any real policy or waivers file, far

@@ -58,7 +58,7 @@ class WaiverFile(BaseModel):
 
 
 def load_waivers(path: str | Path) -> list[Waiver]:
-    from lineage.policy.loader import parse_yaml, yaml_line  # the same YAML handling as policy files
+    from lineage.policy.loader import parse_yaml, validation_error  # the same YAML handling as policy files
 
     path = Path(path)
     try:
@@ -69,15 +69,7 @@ def load_waivers(path: str | Path) -> list[Waiver]:
     try:
         waivers = WaiverFile.model_validate(data).waivers
     except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = tuple(error.get("loc", ()))
-        line = yaml_line(text, loc)
-        key = ".".join(str(part) for part in loc) or "(top level)"
-        message = "unknown key" if error.get("type") == "extra_forbidden" else error.get("msg")
-        raise ConfigError(
-            f"invalid waiver: {key}: {message}", where=f"{path} line {line}" if line else str(path),
-            fix="see docs/policies.md#waivers",
-        ) from None
+        raise validation_error(exc, text, path, WaiverFile, "invalid waiver", "see docs/policies.md#waivers") from None
     ids = [w.id for w in waivers]
     duplicate = next((i for i in ids if ids.count(i) > 1), None)
     if duplicate:
