@@ -120,14 +120,19 @@ class DeriveResult:
 
 def file_rows(path: str | Path, *, input_format: str | None = None) -> Iterator[list[Segment]]:
     """The segments of each row of a dataset file, in order. A malformed row stops the reading
-    with its line: a dataset is registered whole or not at all."""
+    with its line: a dataset is registered whole or not at all. A file with no record at all is
+    an error too: a dataset of nothing is a wrong path or a failed step upstream."""
+    records = 0
     for record in iter_records(path, format=input_format):
+        records += 1
         if isinstance(record, BadRecord):
             raise InputError(record.error, where=f"{record.path} line {record.line}", fix="fix that record")
         try:
             yield extract_segments(record.data)
         except LayoutError as exc:
             raise InputError(exc.what, where=f"{record.path} line {record.line}", fix=exc.fix) from None
+    if records == 0:
+        raise InputError("no records", where=str(path), fix="the file is empty: add records, or name another file")
 
 
 # -- looking up ----------------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ import hashlib
 import itertools
 import json
 import os
+import stat
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ __all__ = [
     "LINE_FORMATS",
     "BadRecord",
     "Record",
+    "check_regular_file",
     "detect_format",
     "expand_paths",
     "file_sha256",
@@ -146,9 +148,26 @@ def _directory_error(p: Path) -> InputError:
     )
 
 
+def check_regular_file(path: str | os.PathLike[str]) -> None:
+    """Refuse a named pipe, socket or device given as a file: opening a FIFO waits for a writer
+    that may never come, and what it yields is gone once read, so it can be neither hashed nor
+    read twice. A missing path, a directory or a regular file pass (the caller says what fits)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return
+    kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device")
+    raise InputError(f"{kind}, not a regular file", where=os.fspath(path),
+                     fix="save what it carries to a file and name that file")
+
+
 def detect_format(path: str | os.PathLike[str]) -> str:
     """The format of a file or folder: one of `FORMATS`. Raises InputError if it cannot tell."""
     p = Path(path)
+    check_regular_file(p)
     if p.is_dir():
         if is_saved_dataset(p):
             return "hf-disk"
@@ -236,6 +255,7 @@ def expand_paths(
             )
         found: list[Path] = []
         for m in matches:
+            check_regular_file(m)
             if m.is_dir():
                 found.extend(_walk(m, extensions))
             else:
@@ -269,6 +289,7 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     same wherever and on whichever OS the folder lies, and changes when any file is added, removed,
     renamed or edited."""
     p = Path(path)
+    check_regular_file(p)
     if p.is_file():
         h = hashlib.sha256()
         _hash_file_into(h, p)
@@ -331,6 +352,20 @@ _WIDE_BOMS = (
 TEXT_FORMATS = frozenset({"jsonl", "json", "csv"})
 
 
+def wide_encoding(head: bytes) -> tuple[str, str] | None:
+    """For the first four bytes of a text file saved as UTF-16 or UTF-32, what it is in words
+    and the name iconv knows it by; None for anything else (UTF-8 has no NUL in JSON, CSV or YAML)."""
+    for bom, encoding, order in _WIDE_BOMS:
+        if head.startswith(bom):
+            return f"{encoding} ({order}, with a byte-order mark)", encoding
+    if b"\x00" not in head:
+        return None
+    wide = "UTF-32" if head[1:3] == b"\x00\x00" or head[:3] == b"\x00\x00\x00" else "UTF-16"
+    # Without a mark iconv must be told the byte order: ASCII's high byte, NUL, comes first in big-endian.
+    encoding = wide + ("BE" if head[:1] == b"\x00" else "LE")
+    return f"{wide} ({'big' if encoding.endswith('BE') else 'little'}-endian, no byte-order mark)", encoding
+
+
 def check_text_encoding(path: str | os.PathLike[str]) -> None:
     """Refuse a text file saved as UTF-16 or UTF-32 (a byte-order mark, or NUL bytes where
     UTF-8 JSON and CSV have none) in one line that says how to convert it: read as UTF-8, every
@@ -341,17 +376,10 @@ def check_text_encoding(path: str | os.PathLike[str]) -> None:
             head = f.read(4)
     except (InputError, OSError, EOFError, zlib.error):
         return  # the reader says what is wrong with the file itself
-    for bom, encoding, order in _WIDE_BOMS:
-        if head.startswith(bom):
-            found = f"{encoding} ({order}, with a byte-order mark)"
-            break
-    else:
-        if b"\x00" not in head:
-            return
-        wide = "UTF-32" if head[1:3] == b"\x00\x00" or head[:3] == b"\x00\x00\x00" else "UTF-16"
-        # Without a mark iconv must be told the byte order: ASCII's high byte, NUL, comes first in big-endian.
-        encoding = wide + ("BE" if head[:1] == b"\x00" else "LE")
-        found = f"{wide} ({'big' if encoding.endswith('BE') else 'little'}-endian, no byte-order mark)"
+    wide = wide_encoding(head)
+    if wide is None:
+        return
+    found, encoding = wide
     gzipped = p.name.endswith(".gz")
     stem = p.name.removesuffix(".gz")
     out = f"{Path(stem).stem}.utf8{Path(stem).suffix}" + (".gz" if gzipped else "")
@@ -570,6 +598,8 @@ def _read_json(path: Path, name: str, batch_size: int) -> Iterator[Record | BadR
     except (OSError, EOFError, zlib.error) as exc:
         raise _read_error(exc, name) from None
     data = data.removeprefix(_BOM)
+    if not data.strip():
+        return  # no records, as an empty JSONL file has none: the caller says what that means
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -817,6 +847,7 @@ def iter_records(
     if batch_size < 1:
         raise UsageError(f"batch_size must be at least 1, not {batch_size}")
     p = Path(path)
+    check_regular_file(p)
     if format is None:
         format = detect_format(p)
     elif format not in _READERS:

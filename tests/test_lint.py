@@ -340,7 +340,7 @@ def test_no_store_means_untracked(project: Path, tmp_path: Path) -> None:
     [
         (["missing.jsonl"], "no such file or directory, missing.jsonl"),
         (["data/train.jsonl", "--store", "nowhere/lineage.db"], "no lineage store"),
-        (["data/train.jsonl", "--waivers", "nope.yaml"], "cannot read waivers"),
+        (["data/train.jsonl", "--waivers", "nope.yaml"], "no such waivers file"),
         ([], "no dataset files named"),
     ],
 )

@@ -232,6 +232,7 @@ def test_waivers_are_read_once_at_start(recorded: tuple[Path, str]) -> None:
 
 def test_it_will_not_start_without_a_token(tmp_path: Path) -> None:
     store = str(tmp_path / "lineage.db")
+    run_cli("init", "--store", store, check=True)
     result = run_cli("serve", "--store", store, env={"LINEAGE_SERVE_TOKEN": ""})
     assert result.returncode == 2 and result.stderr.startswith("Error: no token to check clients against")
     result = run_cli("serve", "--insecure", "--host", "0.0.0.0", "--store", store, env={"LINEAGE_SERVE_TOKEN": ""})

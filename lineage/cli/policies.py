@@ -196,7 +196,7 @@ def explain(
     try:
         when = parse_time(generated_at) if generated_at else None
     except ValueError as exc:
-        raise UsageError(f"invalid date: {exc}", fix="use e.g. 2026-03-01") from None
+        raise UsageError(f"invalid date: {exc}", where="--generated-at", fix="use e.g. 2026-03-01") from None
     as_of = parse_today(today)
     unknown_terms = config.get("unknown_terms", "error")
     if config.get("strict", False) is True:

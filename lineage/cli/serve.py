@@ -40,11 +40,15 @@ def _check_port(host: str, port: int) -> None:
 
 def _token(token_file: Path | None) -> str | None:
     if token_file is not None:
+        from lineage.readers import check_regular_file
+
+        check_regular_file(token_file)
         try:
             token = token_file.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read the token file ({getattr(exc, 'strerror', None) or exc})",
-                              where=str(token_file)) from None
+                              where=str(token_file),
+                              fix=f"check the path in --token-file, or set {TOKEN_ENV} instead") from None
         if not token:
             raise ConfigError("the token file is empty", where=str(token_file), fix="write the token in it")
         return token
@@ -102,8 +106,10 @@ def serve(host: str, port: int, token_file: Path | None, insecure: bool, workers
                          fix=f"set {TOKEN_ENV} or pass --token-file")
     config = find_config()
     url = locate_store(store, config=config)
-    if waivers_path is not None and not waivers_path.is_file():
-        raise UsageError("no such waivers file", where=str(waivers_path))
+    if url:
+        from lineage.linting.origins import check_store_readable
+
+        check_store_readable(url)  # refused now, not at every check with /healthz saying ok
     settings = ServeSettings(token=token, token_file=str(token_file.resolve()) if token_file else None, store=url, policies=[str(p) for p in policy_paths],
                              waivers=str(waivers_path) if waivers_path else None, max_bytes=max_bytes,
                              max_findings=max_findings)

@@ -23,7 +23,14 @@ from lineage.importers.converters import (
 )
 from lineage.importers.hf import card_source_fields
 from lineage.licenses import normalise_license
-from lineage.readers import Record, detect_format, expand_paths, is_saved_dataset, iter_records
+from lineage.readers import (
+    Record,
+    check_regular_file,
+    detect_format,
+    expand_paths,
+    is_saved_dataset,
+    iter_records,
+)
 from lineage.segments import LAYOUTS, check_mapping
 from lineage.sources import SourceSpec
 from lineage.store.store import Store
@@ -77,6 +84,7 @@ def import_paths(
 
 def _plan(path: Path, request: ImportRequest) -> list[FileImport]:
     """What to import from one path the user gave."""
+    check_regular_file(path)
     if path.is_dir():
         # Flags that already name the dataset and its licence make the card unnecessary, which
         # is also the way round a broken one.

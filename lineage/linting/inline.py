@@ -52,12 +52,30 @@ class InlineReader:
         self._plain = {f: c for f, c in plain.items() if c}
         # Every key that may carry provenance: a row with none of them is settled in one step.
         self.keys = frozenset(k for k in (columns.key, *columns.model_columns, columns.provider) if k)
+        # The named columns the current file's records have not shown yet (see `watch`).
+        self._unseen: set[str] = set()
+        self._keys_seen: set[str] = set()
+
+    def watch(self, unseen: set[str], keys_seen: set[str]) -> None:
+        """Strike out of `unseen` each column a record read from now on has, and note in
+        `keys_seen` the keys of the records read while some column is still unseen."""
+        self._unseen = unseen
+        self._keys_seen = keys_seen
+
+    def saw(self, keys: Any) -> None:
+        """Note a record's (or a table's) keys against the columns still unseen."""
+        unseen = self._unseen
+        unseen.difference_update(unseen.intersection(keys))
+        if unseen and len(self._keys_seen) < 200:
+            self._keys_seen.update(keys)
 
     def read(self, data: Mapping[str, Any]) -> tuple[InlineKey | None, InlineKey | None]:
         """(completion-side origin, prompt-side origin) of one row; None where the row says nothing.
 
         Raises LayoutError when the row's provenance cannot be read.
         """
+        if self._unseen:
+            self.saw(data.keys())
         if self.keys.isdisjoint(data):
             return None, None
         columns = self.columns

@@ -178,6 +178,8 @@ class Linter:
         """Lint one file (or a part of it) read as blocks of rows (see `lineage.blocks`)."""
         summary, judge = self._start_file(path, fmt)
         for block in blocks:
+            if summary.unseen_columns and block.table is not None and self.inline is not None:
+                self.inline.saw(block.table.column_names)
             if block.table is None or not self.columnar or not lint_chat(self, block, judge, summary):
                 self._judge_records(block.records(), judge, summary, None)
             if progress is not None:
@@ -186,6 +188,9 @@ class Linter:
 
     def _start_file(self, path: str, fmt: str) -> tuple[FileSummary, _Judge]:
         summary = FileSummary(path, fmt)
+        if self.inline is not None:
+            summary.unseen_columns.update(self.settings.inline.named)
+            self.inline.watch(summary.unseen_columns, summary.keys_seen)
         self.report.files.append(summary)
         self.report.formats[path] = fmt
         return summary, self._judge(self.settings.rules_for(path))

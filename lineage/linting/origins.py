@@ -148,6 +148,16 @@ class _EngineReader:
         self.store.close()
 
 
+def check_store_readable(url: str) -> None:
+    """Open the store at `url` as a lint reads it, and close it again: a missing, damaged or
+    newer store raises here, for a long-running gate to refuse it before it serves."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        reader: _SqliteReader | _EngineReader = _SqliteReader(Path(url[len("sqlite:///") :]))
+    else:
+        reader = _EngineReader(url)
+    reader.close()
+
+
 # rapidfuzz's ratio that a candidate must reach where the recorded text is stored: a
 # character-level score runs higher than the word-pair estimate for texts on one topic.
 RESCORED_THRESHOLD = 0.7

@@ -656,6 +656,11 @@ def _merge(reports: list[Report], max_findings: int | None) -> Report:
                 files[summary.path] = into = FileSummary(summary.path, summary.format)
                 merged.files.append(into)
                 merged.formats[summary.path] = summary.format
+            if into.examples or into.verdicts:
+                into.unseen_columns &= summary.unseen_columns  # seen in any part is seen
+            else:
+                into.unseen_columns = set(summary.unseen_columns)
+            into.keys_seen |= summary.keys_seen
             into.examples += summary.examples
             into.verdicts.update(summary.verdicts)
         for use in report.sources:
@@ -693,6 +698,21 @@ def _finish(job: LintJob, report: Report, unused: Iterable[list[Finding]], pack:
     return report
 
 
+def _check_columns(summary: FileSummary) -> None:
+    """A column named on the command line that no record of a file has is a typo: refused, as
+    `lineage import` refuses it, and not read as "this row says nothing"."""
+    if not summary.unseen_columns or summary.examples == summary.verdicts.get("malformed", 0):
+        return
+    from rapidfuzz import process
+
+    column = sorted(summary.unseen_columns)[0]
+    keys = sorted(summary.keys_seen)
+    close = process.extractOne(column, keys, score_cutoff=50) if keys else None
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise InputError(f"no record has the column {column!r}", where=summary.path,
+                     fix=f"{hint}the records have {', '.join(keys[:12]) or 'no columns'}")
+
+
 def _check_readable(report: Report) -> None:
     """A file none of whose records could be read was not linted at all: that is an error in the
     input (exit 2), not a pass and not a finding about the data. An empty split of an in-memory
@@ -700,6 +720,7 @@ def _check_readable(report: Report) -> None:
     for summary in report.files:
         malformed = summary.verdicts.get("malformed", 0)
         if summary.examples != malformed or (summary.format == "dataset" and not malformed):
+            _check_columns(summary)
             continue
         if not malformed:
             raise InputError("no records", where=summary.path,

@@ -58,6 +58,9 @@ class InlineColumns:
     name: str | None = None
     generated_at: str | None = None
     enabled: bool = True
+    # The columns the command line named (--model-column and the like): a file none of whose
+    # records has one of them is refused, since a misspelt column would otherwise say nothing.
+    named: tuple[str, ...] = ()
 
     @property
     def model_columns(self) -> tuple[str, ...]:
@@ -211,8 +214,8 @@ def _inline(config: Config, flags: Mapping[str, str | None]) -> InlineColumns:
     for key, value in raw.items():
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"`inline.{key}` must be a column name in quotes", where=where)
-    values = {**raw, **{k: v for k, v in flags.items() if v}}
-    return InlineColumns(**values)
+    given = {k: v for k, v in flags.items() if v}
+    return InlineColumns(**{**raw, **given}, named=tuple(dict.fromkeys(given.values())))
 
 
 def build_settings(

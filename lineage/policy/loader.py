@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from lineage.exceptions import ConfigError
+from lineage.exceptions import ConfigError, InputError
 from lineage.policy.schema import Document, LicenseClass, LicenseDefinition, ModelEntry, PolicyFile, Rule
 
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -32,12 +32,37 @@ def policy_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
 
 
+def read_yaml_text(path: Path, what: str, fix: str) -> str:
+    """The text of a policy or waivers file (`what` names which), or one line why it cannot be
+    read: missing, not a regular file, UTF-16 or UTF-32, or not UTF-8 at a given line."""
+    from lineage.readers import check_regular_file, wide_encoding
+
+    try:
+        check_regular_file(path)
+        raw = path.read_bytes()
+    except InputError as exc:
+        raise ConfigError(exc.what, where=exc.where, fix=exc.fix) from None
+    except FileNotFoundError:
+        raise ConfigError(f"no such {what}", where=str(path), fix=fix) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the {what} ({exc.strerror or exc})", where=str(path),
+                          fix="check the path and its permissions") from None
+    wide = wide_encoding(raw[:4])
+    if wide is not None:
+        found, encoding = wide
+        raise ConfigError(f"the file is {found}, not UTF-8", where=str(path),
+                          fix=f"convert it, e.g. iconv -f {encoding} -t UTF-8 {path.name} > {path.stem}.utf8{path.suffix}")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"the file is not UTF-8 (byte {exc.start})", where=f"{path} line {line}",
+                          fix="save it as UTF-8") from None
+
+
 def load_file(path: Path) -> PolicyFile:
     """Read and validate one policy file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read policy file ({exc})", where=str(path)) from None
+    text = read_yaml_text(path, "policy file", "check the path in --policy or `policies`")
     data = parse_yaml(text, path, _check_class_keys if "license_classes" in text else None)
     if data is None:
         data = {}
@@ -236,8 +261,8 @@ def load_pack(extra: Iterable[str | Path] = (), *, bundled: bool = True) -> Pack
         path = Path(item)
         if path.is_dir():
             user.extend(policy_files(path))
-        elif path.is_file():
-            user.append(path)
+        elif path.exists():
+            user.append(path)  # load_file says what is wrong if it is not a regular file
         else:
             raise ConfigError("no such policy file", where=str(path), fix="check the path in --policy or `policies`")
     # A bundled file named again (e.g. `lineage policies validate policies/x.yaml`) is the same file.

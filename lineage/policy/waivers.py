@@ -58,13 +58,11 @@ class WaiverFile(BaseModel):
 
 
 def load_waivers(path: str | Path) -> list[Waiver]:
-    from lineage.policy.loader import parse_yaml, validation_error  # the same YAML handling as policy files
+    # The same reading and YAML handling as policy files.
+    from lineage.policy.loader import parse_yaml, read_yaml_text, validation_error
 
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read waivers ({exc})", where=str(path), fix="check the path in --waivers") from None
+    text = read_yaml_text(path, "waivers file", "check the path in --waivers")
     data = parse_yaml(text, path) or {}
     try:
         waivers = WaiverFile.model_validate(data).waivers

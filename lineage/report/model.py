@@ -156,6 +156,10 @@ class FileSummary:
     format: str
     examples: int = 0
     verdicts: Counter[str] = field(default_factory=Counter)
+    # Of the columns the command line named, those no record of the file has had so far, and
+    # some of the keys its records do have (for the error that names the closest one).
+    unseen_columns: set[str] = field(default_factory=set)
+    keys_seen: set[str] = field(default_factory=set)
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "format": self.format, "examples": self.examples,

@@ -45,7 +45,8 @@ def make_engine(url: str) -> Engine:
 
 
 def _sqlite_engine(url: str) -> Engine:
-    busy = min(seconds_from_env("LINEAGE_SQLITE_BUSY_TIMEOUT"), _SQLITE_LONGEST_WAIT)
+    # No single wait on the busy handler outlasts the lock timeout, which bounds the whole wait.
+    busy = min(seconds_from_env("LINEAGE_SQLITE_BUSY_TIMEOUT"), lock_timeout(), _SQLITE_LONGEST_WAIT)
     engine = create_engine(url, connect_args={"timeout": busy})
 
     @event.listens_for(engine, "connect")

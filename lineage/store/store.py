@@ -450,9 +450,12 @@ def open_store(store: str | None = None, *, create: bool = False) -> Store:
     Without `store`, the location follows the usual order: `LINEAGE_STORE`, the project
     configuration, then `.lineage/lineage.db` found by walking up from the current directory.
     """
+    from lineage.config import find_config
     from lineage.store.location import default_new_store, locate_store
 
-    url = locate_store(store)
+    # Read (and so checked) even when `store` names the store: a typo in the settings is refused
+    # by every command, not only by those that happen to need them.
+    url = locate_store(store, config=find_config())
     if url is None:
         if not create:
             raise StoreNotFoundError(
