@@ -116,7 +116,7 @@ def _table(value: Any, path: Path, key: str) -> dict[str, Any]:
     return value
 
 
-_LIST_OF_TEXT = ("policies", "competes_with")
+_LIST_OF_TEXT = ("policies", "competes_with", "territory")
 _TEXT = ("waivers", "purpose", "base_model", "model_name", "model_type")
 _FLAGS = ("commercial", "distribute_model", "publish_dataset")
 
@@ -127,7 +127,7 @@ _FLAGS = ("commercial", "distribute_model", "publish_dataset")
 KNOWN_KEYS = frozenset({
     # the use context (lineage.policy.context.CONTEXT_KEYS)
     "purpose", "commercial", "competes_with", "base_model", "distribute_model", "model_name", "publish_dataset",
-    "model_type",
+    "model_type", "territory",
     # where things are
     "store", "policies", "waivers", "paths",
     # what lint does (lineage.linting.settings)

@@ -100,6 +100,7 @@ class UseContextIn(BaseModel):
     distribute_model: bool | None = None
     model_name: str | None = None
     model_type: str | None = None
+    territory: list[str] | None = None
     publish_dataset: bool | None = None
 
 

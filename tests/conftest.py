@@ -111,6 +111,19 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
     return path
 
 
+# The facts about a trained model that rules turn on and nobody may assume (LIN014 if left out),
+# stated as a support assistant built from scratch that stays in-house would state them.
+STATED_FACTS = 'competes_with = []\nbase_model = "none"\nmodel_type = "generative"\ndistribute_model = false\n'
+STATED_FLAGS = ("--competes-with", "none", "--base-model", "none", "--model-type", "generative", "--no-distribute-model")
+
+
+def state_facts(folder: Path, extra: str = "") -> Path:
+    """Write a lineage.toml in `folder` that states the model facts (and `extra` settings)."""
+    path = folder / "lineage.toml"
+    path.write_text(STATED_FACTS + extra)
+    return path
+
+
 def chat(question: str, answer: str) -> dict:
     return {"messages": [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import chat, run_cli, write_jsonl
+from tests.conftest import chat, run_cli, state_facts, write_jsonl
 
 INTERNAL = [chat(f"Internal question {i}?", f"Internal answer {i}.") for i in range(3)]
 STAFF = [chat(f"Staff question {i}?", f"Staff answer {i}.") for i in range(2)]
@@ -238,6 +238,7 @@ def test_a_rewrite_of_unrecorded_text_stays_untracked(tmp_path: Path) -> None:
     """Derivation does not launder: rows rewritten from texts nobody recorded are untracked in the
     result, at any depth, while the rewriting model's terms still bind every row."""
     run_cli("init", cwd=tmp_path, check=True)
+    state_facts(tmp_path)
     mixed = [chat(f"Mixed question {i}?", f"Mixed answer {i}.") for i in range(4)]
     write_jsonl(tmp_path / "known.jsonl", mixed[:2])
     run_cli("import", "known.jsonl", "--provider", "openai", "--model", "gpt-4o", cwd=tmp_path, check=True)

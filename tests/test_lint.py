@@ -36,6 +36,9 @@ CLAUDE_LINES = [1, 5, 9, 13]
 PYPROJECT = """
 [tool.lineage]
 purpose = "fine-tune"
+competes_with = []
+base_model = "none"
+model_type = "generative"
 distribute_model = true
 model_name = "Llama-acme-8b"
 """

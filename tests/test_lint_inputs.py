@@ -16,7 +16,7 @@ from lineage.importers import ImportRequest, import_paths
 from lineage.linting.origins import OriginIndex, origin_key, split_key
 from lineage.store import Store
 from lineage.store.location import normalise_url
-from tests.conftest import chat, run_cli, write_jsonl
+from tests.conftest import STATED_FLAGS, chat, run_cli, write_jsonl
 
 CLAUDE = [chat(f"Claude q{i}?", f"Claude a{i}.") for i in range(3)]
 GPT = [chat(f"GPT q{i}?", f"GPT a{i}.") for i in range(2)]
@@ -127,7 +127,7 @@ def test_origin_day_is_the_utc_day_at_any_time_of_day(store_url: str, tmp_path: 
 def test_lint_against_each_back_end(store_url: str, tmp_path: Path) -> None:
     fill(store_url, tmp_path)
     data = write_jsonl(tmp_path / "train.jsonl", CLAUDE + GPT)
-    result = run_cli("lint", str(data), "--store", store_url, "--format", "json", cwd=tmp_path)
+    result = run_cli("lint", str(data), "--store", store_url, "--format", "json", *STATED_FLAGS, cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     summary = json.loads(result.stdout)["summary"]
     # GPT[0] was also recorded as a Claude output: blocked with the Claude rows.

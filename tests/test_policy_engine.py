@@ -112,8 +112,14 @@ def pack(tmp_path: Path):  # type: ignore[no-untyped-def]
     return load_pack([path], bundled=False)
 
 
+# The facts about the trained model that a context must state (else LIN014): a model that competes
+# with nobody, starts from no catalogued model, generates text, is not distributed, made in the US.
+STATED = {"competes_with": [], "base_model": "none", "model_type": "generative", "distribute_model": False,
+          "territory": ["us"]}
+
+
 def evaluate(pack, source, when=None, **context):  # type: ignore[no-untyped-def]
-    return Evaluator(pack, UseContext(**context), today=date(2026, 1, 1)).evaluate(source, when)
+    return Evaluator(pack, UseContext(**{**STATED, **context}), today=date(2026, 1, 1)).evaluate(source, when)
 
 
 def codes(result) -> list[str]:  # type: ignore[no-untyped-def]
@@ -287,3 +293,114 @@ def test_licence_terms_bind_data_not_model_outputs(pack) -> None:  # type: ignor
     assert evaluate(pack, mit_model).obligations == []
     mit_data = SourceSpec.build(kind="dataset", name="d", license="MIT")
     assert [o.code for o in evaluate(pack, mit_data).obligations] == ["LIC002"]
+
+
+def bare(pack, source, when=None, **context):  # type: ignore[no-untyped-def]
+    """Evaluate with only the facts given: the others are not stated."""
+    return Evaluator(pack, UseContext(**context), today=date(2026, 1, 1)).evaluate(source, when)
+
+
+def test_a_rule_that_turns_on_an_unstated_fact_needs_review(pack) -> None:  # type: ignore[no-untyped-def]
+    when = datetime(2025, 6, 1)
+    result = bare(pack, ACME, when)
+    assert result.verdict == "needs-review" and codes(result) == ["LIN014"]
+    finding = result.findings[0]
+    assert finding.severity == "error"
+    # It names the fact, the rule and its clause, what each answer gives and how to state it.
+    assert "ACM002 (Acme Terms §2) turns on `competes_with`" in finding.message
+    assert 'blocks them with competes_with = ["*"]' in finding.message
+    assert "it does not with competes_with = []" in finding.message
+    assert "--competes-with" in finding.message
+    assert finding.citation.section == "§2" and finding.citation.version == "2025-01-01"
+    # Stating the fact, even as "nobody", gives the verdict.
+    assert bare(pack, ACME, when, competes_with=[]).verdict == "allowed"
+    assert bare(pack, ACME, when, competes_with=["none"]).verdict == "allowed"
+    assert bare(pack, ACME, when, competes_with=["acme"]).verdict == "needs-review"  # model_type still open
+    assert bare(pack, ACME, when, competes_with=["acme"], model_type="generative").verdict == "blocked"
+    # A rule whose outcome no unstated fact changes is judged as before.
+    assert bare(pack, ACME, datetime(2024, 6, 1)).verdict == "blocked"
+
+
+def test_unknown_terms_warn_makes_the_unstated_fact_a_warning(pack) -> None:  # type: ignore[no-untyped-def]
+    result = Evaluator(pack, UseContext(), today=date(2026, 1, 1), unknown_terms="warn").evaluate(
+        ACME, datetime(2025, 6, 1))
+    assert result.verdict == "needs-review" and [(f.code, f.severity) for f in result.findings] == [
+        ("LIN014", "warning")]
+
+
+def test_an_unstated_base_model_names_the_exempt_family(pack) -> None:  # type: ignore[no-untyped-def]
+    result = bare(pack, OPEN)
+    assert result.verdict == "needs-review" and "LIN014" in codes(result)
+    message = next(f.message for f in result.findings if f.code == "LIN014")
+    assert "`base_model`" in message and "a base model of the open-1 family" in message
+    assert bare(pack, OPEN, base_model="none").verdict == "blocked"
+
+
+def test_a_duty_that_may_apply_is_listed_when_distribution_is_unstated(pack) -> None:  # type: ignore[no-untyped-def]
+    result = bare(pack, OPEN, base_model="Open-1-7B")
+    assert result.verdict == "allowed-with-obligations"
+    assert [o.code for o in result.obligations] == ["OPN101"]
+    assert bare(pack, OPEN, base_model="Open-1-7B", distribute_model=False).verdict == "allowed"
+
+
+TERRITORY_PACK = """
+documents:
+  - id: regional-licence
+    title: Regional Model Licence
+    publisher: region
+    kind: model-license
+    applies_to: {licenses: [LicenseRef-regional]}
+    versions:
+      - version: "1"
+        effective: 2024-01-01
+        url: https://region.example/licence
+        rules:
+          - code: REG001
+            effect: forbid
+            when: {territory: [eu, uk]}
+            message: the licence grants nothing in the EU or the UK
+            section: "Territory"
+            quote: does not apply in the European Union and the United Kingdom
+models:
+  - pattern: '^regional-'
+    family: regional
+    provider: region
+    license: LicenseRef-regional
+"""
+
+
+def test_territory_rules_need_the_territory_stated(tmp_path: Path) -> None:
+    path = tmp_path / "pack.yaml"
+    path.write_text(TERRITORY_PACK)
+    pack = load_pack([path], bundled=False)
+    source = SourceSpec.build(kind="open-model", model="regional-7b")
+    unstated = bare(pack, source)
+    assert unstated.verdict == "needs-review"
+    message = unstated.findings[0].message
+    assert "`territory`" in message and "--territory" in message
+    assert 'territory = ["eu"]' in message and "a territory of none of those" in message
+    assert bare(pack, source, territory=["EU"]).verdict == "blocked"
+    assert bare(pack, source, territory=["us", "uk"]).verdict == "blocked"
+    assert bare(pack, source, territory=["us"]).verdict == "allowed"
+
+
+def test_a_stated_breach_blocks_without_asking_for_unstated_facts(tmp_path: Path) -> None:
+    path = tmp_path / "pack.yaml"
+    path.write_text(PACK.replace("""          - code: ACM002""", """          - code: ACM003
+            effect: forbid
+            when: {purpose: [train, fine-tune, distill]}
+            message: no training
+            section: "§3"
+            quote: you may not train
+          - code: ACM002"""))
+    pack = load_pack([path], bundled=False)
+    when = datetime(2025, 6, 1)
+    assert codes(bare(pack, ACME, when)) == ["ACM003"]
+    # Once that breach is waived, the open question shows; a waiver of the rule answers it too.
+    waive = Waiver(id="w", codes=["ACM003"], approved_by="Legal", reference="letter")
+    lifted = Evaluator(pack, UseContext(), [waive], today=date(2026, 1, 1)).evaluate(ACME, when)
+    assert lifted.verdict == "needs-review" and codes(lifted) == ["LIN014"]
+    both = Waiver(id="w2", codes=["ACM003", "ACM002"], approved_by="Legal", reference="letter")
+    cleared = Evaluator(pack, UseContext(), [both], today=date(2026, 1, 1)).evaluate(ACME, when)
+    assert cleared.verdict == "allowed"
+    assert sorted(a.code for a in cleared.waivers_applied) == ["ACM002", "ACM003"]

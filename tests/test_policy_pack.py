@@ -14,7 +14,7 @@ from lineage.policy import Evaluator, UseContext, load_pack
 from lineage.policy.reference import render
 from lineage.policy.waivers import Waiver, WaiverScope
 from lineage.sources import SourceSpec
-from tests.conftest import run_cli
+from tests.conftest import STATED_FLAGS, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,6 +86,9 @@ NC_DATA = SourceSpec.build(kind="dataset", name="nc-set", license="CC-BY-NC-4.0"
 HUMAN = SourceSpec.build(kind="human", name="staff")
 CLAUDE_BEDROCK = SourceSpec.build(provider="anthropic", model="claude-sonnet-4-5", channel="bedrock")
 
+# Every fact about the trained model stated: a scenario's context goes on top.
+STATED = {"competes_with": [], "base_model": "none", "model_type": "generative", "distribute_model": False}
+
 SCENARIOS = [
     # (id, source, generated_at, use context, verdict, prefix of a deciding error code or None)
     ("claude-api", CLAUDE, "2026-03-01", {}, "blocked", "ANT"),
@@ -117,6 +120,7 @@ SCENARIOS = [
 @pytest.mark.parametrize(("name", "source", "when", "context", "verdict", "code"), SCENARIOS,
                          ids=[s[0] for s in SCENARIOS])
 def test_scenarios(pack, name, source, when, context, verdict, code) -> None:  # type: ignore[no-untyped-def]
+    context = {**STATED, **context}
     result = Evaluator(pack, UseContext(**context), today=date(2026, 6, 1)).evaluate(source, at(when) if when else None)
     errors = [f.code for f in result.findings if f.severity == "error"]
     if verdict == "allowed*":
@@ -138,14 +142,14 @@ def test_llama31_obligations_name_built_with_llama(pack) -> None:  # type: ignor
 
 
 def test_claude_with_an_authorisation_waiver(pack) -> None:  # type: ignore[no-untyped-def]
-    blocked = Evaluator(pack, UseContext()).evaluate(CLAUDE, at("2026-03-01"))
+    blocked = Evaluator(pack, UseContext(**STATED)).evaluate(CLAUDE, at("2026-03-01"))
     codes = sorted({f.code for f in blocked.findings if f.severity == "error"})
     waiver = Waiver(id="anthropic-ok", codes=codes, scope=WaiverScope(provider="anthropic"),
                     approved_by="Legal", reference="Anthropic letter 2026-01", expires=date(2026, 12, 31))
-    allowed = Evaluator(pack, UseContext(), [waiver], today=date(2026, 6, 1)).evaluate(CLAUDE, at("2026-03-01"))
+    allowed = Evaluator(pack, UseContext(**STATED), [waiver], today=date(2026, 6, 1)).evaluate(CLAUDE, at("2026-03-01"))
     assert allowed.verdict in ("allowed", "allowed-with-obligations")
     assert {a.code for a in allowed.waivers_applied} == set(codes)
-    expired = Evaluator(pack, UseContext(), [waiver], today=date(2027, 1, 1)).evaluate(CLAUDE, at("2026-03-01"))
+    expired = Evaluator(pack, UseContext(**STATED), [waiver], today=date(2027, 1, 1)).evaluate(CLAUDE, at("2026-03-01"))
     assert expired.verdict == "blocked"
     assert "LIN006" in [f.code for f in expired.findings]
 
@@ -169,7 +173,7 @@ def test_explain_cli_json_and_exit_codes(tmp_path: Path) -> None:
         "    expires: 2030-01-01\n"
     )
     allowed = run_cli("explain", "--provider", "anthropic", "--model", "claude-sonnet-4-5", "--generated-at",
-                      "2026-03-01", "--waivers", str(waivers), cwd=tmp_path)
+                      "2026-03-01", "--waivers", str(waivers), *STATED_FLAGS, cwd=tmp_path)
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
     assert "waiver anthropic-ok lifts" in allowed.stdout
 
@@ -223,7 +227,7 @@ def test_policies_commands(tmp_path: Path) -> None:
     ],
 )
 def test_explain_cases(tmp_path: Path, args: list[str], verdict: str) -> None:
-    result = run_cli("explain", *args, "--format", "json", cwd=tmp_path)
+    result = run_cli("explain", *args, *STATED_FLAGS, "--format", "json", cwd=tmp_path)
     assert result.returncode == (1 if verdict == "blocked" else 0), result.stderr
     assert json.loads(result.stdout)["verdict"] == verdict
 
@@ -234,7 +238,9 @@ def test_deepseek_outputs_before_the_2025_update_are_not_taken_as_allowed(pack) 
 
 
 def test_use_context_comes_from_pyproject_and_flags_win(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[tool.lineage]\ncompetes_with = ["openai"]\ncommercial = true\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.lineage]\ncompetes_with = ["openai"]\ncommercial = true\n'
+                                             'base_model = "none"\nmodel_type = "generative"\n'
+                                             'distribute_model = false\n')
     args = ("explain", "--provider", "openai", "--model", "gpt-4o", "--generated-at", "2025-06-15", "--format", "json")
     from_config = run_cli(*args, cwd=tmp_path)
     assert json.loads(from_config.stdout)["verdict"] == "blocked"

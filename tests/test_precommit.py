@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import chat, run_cli, write_jsonl
+from tests.conftest import STATED_FACTS, chat, run_cli, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -139,7 +139,7 @@ def _make_project(tmp_path: Path, hooks: HookRepo, hook_ids: list[str], tool_lin
     assert (repo / ".lineage" / "lineage.db").is_file()
 
     (repo / ".gitignore").write_text(".lineage/\n")
-    (repo / "pyproject.toml").write_text(f'[project]\nname = "acme-data"\nversion = "0"\n\n[tool.lineage]\n{tool_lineage}')
+    (repo / "pyproject.toml").write_text(f'[project]\nname = "acme-data"\nversion = "0"\n\n[tool.lineage]\n{STATED_FACTS}{tool_lineage}')
     (repo / "README.md").write_text("# Acme fine-tuning data\n")
     files = [".gitignore", "pyproject.toml", "README.md"]
     if hook_ids:
@@ -219,7 +219,7 @@ def test_project_hook_lints_the_configured_paths(tmp_path: Path, hook_repo: Hook
     # No dataset changes, but the use context does: the model will compete with OpenAI, so the
     # GPT-4o answers already committed are now blocked (OAI003).
     (project.path / "pyproject.toml").write_text(
-        (project.path / "pyproject.toml").read_text() + 'competes_with = ["openai"]\n'
+        (project.path / "pyproject.toml").read_text().replace("competes_with = []", 'competes_with = ["openai"]')
     )
     context = project.commit("compete with OpenAI", "pyproject.toml")
     assert context.returncode != 0, context.stdout

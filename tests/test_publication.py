@@ -12,7 +12,7 @@ import lineage
 from lineage.importers import ImportRequest, import_paths
 from lineage.importers.base import ImportOptions
 from lineage.store import Store
-from tests.conftest import chat, run_cli, write_jsonl
+from tests.conftest import chat, run_cli, state_facts, write_jsonl
 
 NC_ROWS = [chat(f"Question nc {i}?", f"Answer from the NC set {i}.") for i in range(4)]
 CLAUDE_ROWS = [chat(f"Question claude {i}?", f"Claude answer number {i}.") for i in range(3)]
@@ -43,6 +43,8 @@ def make_dataset(folder: Path, store_url: str, sources: list[tuple[list[dict], d
             ))
             rows += part
     data = write_jsonl(folder / "data" / "train.jsonl", rows + list(untracked))
+    if not (folder / "lineage.toml").exists():
+        state_facts(folder)
     if card is not None:
         (data.parent / "README.md").write_text(card, encoding="utf-8")
     return data.parent

@@ -17,7 +17,7 @@ from lineage.datasets import derive, register_dataset
 from lineage.importers import ImportRequest, import_paths
 from lineage.store import Store
 from lineage.store.version import SCHEMA_VERSION
-from tests.conftest import chat, run_cli, run_example, write_jsonl
+from tests.conftest import chat, run_cli, run_example, state_facts, write_jsonl
 
 CLAUDE = [chat(f"Question A{i}?", f"Claude answer A{i}.") for i in range(4)]
 HUMAN = [chat(f"Question B{i}?", f"Human answer B{i}.") for i in range(3)]
@@ -45,6 +45,7 @@ def pipeline(tmp_path: Path, store_url: str) -> tuple[Path, str]:
         derive(store, mixed, [str(claude), str(human)], "mix")
         derive(store, para, [str(mixed)], "rewrite", by=SourceSpec.build(**LLAMA),
                generated_at=datetime(2025, 7, 2, tzinfo=timezone.utc))
+    state_facts(tmp_path)
     return tmp_path, store_url
 
 

@@ -110,6 +110,8 @@ def context_options(func: F) -> F:
         click.option("--model-type", type=click.Choice(["generative", "classifier", "embedding"]),
                      help="What kind of model is trained (default: generative)."),
         click.option("--publish-dataset/--no-publish-dataset", default=None, help="Whether the dataset is published."),
+        click.option("--territory", multiple=True, metavar="REGION",
+                     help="Where the trained model is made and offered (eu, uk, kr, us, ...). Repeatable."),
         click.option("--waivers", "waivers_path", type=click.Path(path_type=Path), help="A waivers file (YAML)."),
         click.option("--today", metavar="DATE", help="Judge waiver expiry as of this date (default: today)."),
     )
@@ -118,9 +120,9 @@ def context_options(func: F) -> F:
     return func
 
 
-def context_flags(*, competes_with: tuple[str, ...], **values: Any) -> dict[str, Any]:
+def context_flags(*, competes_with: tuple[str, ...], territory: tuple[str, ...] = (), **values: Any) -> dict[str, Any]:
     """The use-context flags as keywords for `build_context`; None for those not given."""
-    return {**values, "competes_with": list(competes_with) or None}
+    return {**values, "competes_with": list(competes_with) or None, "territory": list(territory) or None}
 
 
 def parse_today(value: str | None) -> Any:

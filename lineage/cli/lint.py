@@ -131,7 +131,7 @@ def evaluate(
     paths: tuple[str, ...], *, strict: bool | None = None, skip_bad: bool | None = None,
     unknown_terms: str | None = None, max_findings: int | None = None, jobs: int = 1, untracked: str | None, all_segments: bool | None, select: tuple[str, ...], ignore: tuple[str, ...],
     purpose: str | None, commercial: bool | None, competes_with: tuple[str, ...], base_model: str | None,
-    distribute_model: bool | None, model_name: str | None, model_type: str | None, publish_dataset: bool | None,
+    distribute_model: bool | None, model_name: str | None, model_type: str | None, publish_dataset: bool | None, territory: tuple[str, ...],
     waivers_path: Path | None, today: str | None, model_column: str | None, provider_column: str | None,
     time_column: str | None, layout: str | None, mapping: tuple[str, ...], input_format: str | None,
     store: str | None, policy_paths: tuple[Path, ...],
@@ -148,7 +148,7 @@ def evaluate(
         context_flags=context_flags(
             purpose=purpose, commercial=commercial, competes_with=competes_with, base_model=base_model,
             distribute_model=distribute_model, model_name=model_name, publish_dataset=publish_dataset,
-            model_type=model_type,
+            model_type=model_type, territory=territory,
         ),
         untracked=untracked,
         all_segments=all_segments,

@@ -160,7 +160,7 @@ def explain(
     provider: str | None, model: str | None, kind: str | None, channel: str | None, license_: str | None,
     name: str | None, generated_at: str | None, purpose: str | None, commercial: bool | None,
     competes_with: tuple[str, ...], base_model: str | None, distribute_model: bool | None, model_name: str | None,
-    model_type: str | None, publish_dataset: bool | None, waivers_path: Path | None, today: str | None,
+    model_type: str | None, publish_dataset: bool | None, territory: tuple[str, ...], waivers_path: Path | None, today: str | None,
     policy_paths: tuple[Path, ...], output_format: str, allow_unknown: bool,
 ) -> None:
     """May we train on outputs of this source? Evaluates one source without a dataset.
@@ -189,7 +189,7 @@ def explain(
     context = build_context(config, **context_flags(
         purpose=purpose, commercial=commercial, competes_with=competes_with, base_model=base_model,
         distribute_model=distribute_model, model_name=model_name, publish_dataset=publish_dataset,
-        model_type=model_type,
+        model_type=model_type, territory=territory,
     ))
     waivers_file = waivers_path or config.resolved("waivers")
     waivers = load_waivers(waivers_file) if waivers_file else []
@@ -235,7 +235,13 @@ def _print_explanation(data: dict[str, Any]) -> None:
         parts.append(data["license"])
     click.echo(f"{label} ({', '.join(parts)})")
     context = data["use_context"]
-    click.echo("use: " + ", ".join(f"{k}={_plain(v)}" for k, v in context.items() if v not in (None, [], ())))
+    from lineage.policy.context import UNSTATED_FIELDS
+
+    stated = [f"{k}={_plain(v) if v != [] else 'nobody'}" for k, v in context.items() if v is not None]
+    click.echo("use: " + ", ".join(stated))
+    unstated = [k for k in UNSTATED_FIELDS if context.get(k) is None]
+    if unstated:
+        click.echo("not stated: " + ", ".join(unstated))
     if data["terms"]:
         click.echo("terms applied: " + "; ".join(f"{t['document']} {t['version']}" for t in data["terms"]))
     click.echo(f"\nverdict: {data['verdict']}")

@@ -19,13 +19,23 @@ CONTEXT_KEYS = (
     "model_name",
     "publish_dataset",
     "model_type",
+    "territory",
 )
+
+
+# Facts about the trained model that no default may stand in for: a rule whose outcome turns on
+# one of them, left unset, gives a finding that names it (LIN014) and not a guess.
+UNSTATED_FIELDS = ("competes_with", "distribute_model", "base_model", "model_type", "territory")
+# What `base_model` says for a model trained from scratch (or from no catalogued family).
+NO_BASE_MODEL = "none"
 
 
 class UseContext(BaseModel):
     """What the trained model and the dataset are for.
 
-    The defaults are the stricter reading where it matters: a commercial fine-tune.
+    `purpose` and `commercial` default to the stricter reading (a commercial fine-tune). The
+    facts in UNSTATED_FIELDS default to None, "not stated": `competes_with = []` says the
+    model competes with nobody, `base_model = "none"` that it starts from no catalogued model.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -33,28 +43,58 @@ class UseContext(BaseModel):
     purpose: Purpose = "fine-tune"
     commercial: bool = True
     # Providers whose products the trained model competes with; "*" for a general assistant.
-    competes_with: tuple[str, ...] = ()
+    competes_with: tuple[str, ...] | None = None
     # The model the training starts from (a Llama 3 derivative may learn from Llama 3 outputs).
     base_model: str | None = None
-    distribute_model: bool = False
+    distribute_model: bool | None = None
     model_name: str | None = None
     publish_dataset: bool = False
-    model_type: ModelType = "generative"
+    model_type: ModelType | None = None
+    # Where the organisation that trains and uses the model is established and where the model is
+    # offered: region codes such as "eu", "uk", "kr", "us" (licences that grant nothing in a
+    # territory, or withhold rights from companies domiciled there).
+    territory: tuple[str, ...] | None = None
 
     @field_validator("competes_with", mode="before")
     @classmethod
-    def _providers(cls, value: Any) -> tuple[str, ...]:
+    def _providers(cls, value: Any) -> tuple[str, ...] | None:
         if value is None:
-            return ()
+            return None
+        if isinstance(value, str):
+            value = [value]
+        names = {str(v).strip().lower() for v in value if str(v).strip()}
+        # "none" on the command line is the empty list of the configuration: nobody.
+        return tuple(sorted(names - {"none"}))
+
+    @field_validator("territory", mode="before")
+    @classmethod
+    def _regions(cls, value: Any) -> tuple[str, ...] | None:
+        if value is None:
+            return None
         if isinstance(value, str):
             value = [value]
         return tuple(sorted({str(v).strip().lower() for v in value if str(v).strip()}))
 
+    @field_validator("base_model", mode="before")
+    @classmethod
+    def _base(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() == NO_BASE_MODEL:
+            return NO_BASE_MODEL
+        return value
+
     def competes(self, providers: list[str]) -> bool:
-        return "*" in self.competes_with or any(p.lower() in self.competes_with for p in providers)
+        chosen = self.competes_with or ()
+        return "*" in chosen or any(p.lower() in chosen for p in providers)
+
+    def unstated(self) -> list[str]:
+        """The facts of UNSTATED_FIELDS this context leaves unset."""
+        return [name for name in UNSTATED_FIELDS if getattr(self, name) is None]
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.model_dump(), "competes_with": list(self.competes_with)}
+        data = self.model_dump()
+        lists = {key: list(getattr(self, key)) if getattr(self, key) is not None else None
+                 for key in ("competes_with", "territory")}
+        return {**data, **lists}
 
 
 def build_context(config: Config | None = None, **flags: Any) -> UseContext:

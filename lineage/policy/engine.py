@@ -6,6 +6,7 @@ a dataset has millions of examples and a handful of sources.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import Any
 from lineage.exceptions import ConfigError
 from lineage.licenses import license_alternatives
 from lineage.policy.catalogue import Catalogue
-from lineage.policy.context import UseContext
+from lineage.policy.context import NO_BASE_MODEL, UseContext
 from lineage.policy.loader import Pack
 from lineage.policy.schema import Condition, Document, LicenseDefinition, Rule, Version
 from lineage.policy.waivers import Waiver
@@ -50,11 +51,21 @@ ENGINE_CODES: dict[str, tuple[str, str]] = {
                "(an edited copy) of a recorded output: that source's terms are applied to it."),
     "LIN013": ("error", "A source of unknown kind: which terms bind it cannot be determined (unknown terms: verdict "
                "needs-review; severity set by `unknown_terms`)."),
+    "LIN014": ("error", "A rule applies or not depending on a fact about the trained model that the use context "
+               "does not state (`competes_with`, `distribute_model`, `base_model`, `model_type`, `territory`): the finding "
+               "names the fact, the clause and what each answer gives (unknown terms: verdict needs-review; "
+               "severity set by `unknown_terms`)."),
 }
 # Findings that say the pack cannot determine a source's terms. They never make a source
 # `allowed`: its verdict is `needs-review`, and their severity is the `unknown_terms` setting
 # (error by default, so that lint fails and the gate refuses what nobody has judged).
-UNKNOWN_TERMS_CODES = frozenset({"LIN003", "LIN004", "LIN005", "LIN008", "LIN013"})
+UNKNOWN_TERMS_CODES = frozenset({"LIN003", "LIN004", "LIN005", "LIN008", "LIN013", "LIN014"})
+# Which use-context fact each condition key tests, and the ways of stating that fact.
+_FACT_OF_KEY = {"competes_with": "competes_with", "distribute_model": "distribute_model",
+                "base_model_family": "base_model", "model_type": "model_type", "territory": "territory"}
+# A territory no rule names: the answer "somewhere else".
+_ELSEWHERE = "elsewhere"
+_MODEL_TYPES = ("generative", "classifier", "embedding")
 UNKNOWN_TERMS_MODES = ("error", "warn")
 # Codes `lineage gate` gives about a dataset and its card before publication (docs/gate.md).
 GATE_CODES: dict[str, tuple[str, str]] = {
@@ -114,6 +125,8 @@ class Finding:
     message: str
     citation: Citation | None = None
     confidence: str | None = None
+    # For LIN014, the pack rule whose outcome turns on the unstated fact: a waiver of it lifts both.
+    rule: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -233,7 +246,10 @@ class Evaluator:
         self.waivers = list(waivers)
         self.today = today or date.today()
         self.catalogue = Catalogue(pack.models)
-        self.base_family = self.catalogue.family(context.base_model)
+        self.base_family = (self.catalogue.family(context.base_model)
+                            if context.base_model not in (None, NO_BASE_MODEL) else None)
+        # The facts the context leaves unset, as the condition keys that test them.
+        self._unstated = {key for key, fact in _FACT_OF_KEY.items() if getattr(context, fact) is None}
         self._cache: dict[tuple[Any, ...], Evaluation] = {}
         self._used_waivers: set[str] = set()
         known = set(pack.codes) | set(LICENSE_TERM_CODES.values()) | set(ENGINE_CODES) | set(GATE_CODES)
@@ -375,6 +391,9 @@ class Evaluator:
                 best.license_chosen = " AND ".join(sorted(ids)) or None
         assert best is not None
         self._apply_waivers(best, source)
+        if any(f.severity == "error" and f.code not in UNKNOWN_TERMS_CODES for f in best.findings):
+            # A stated breach blocks whatever the unstated facts are: asking for them adds nothing.
+            best.findings = [f for f in best.findings if f.code != "LIN014"]
         best.findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], f.code))
         return best
 
@@ -406,11 +425,17 @@ class Evaluator:
         source: SourceSpec,
         ids: frozenset[str],
     ) -> None:
-        if not any(self._holds(c, source, ids) for c in rule.when_any):
-            return
-        if any(self._holds(c, source, ids) for c in rule.unless_any if c != Condition()):
-            return
         citation = Citation(document.title, version.version, rule.section, version.url, rule.quote)
+        answers = self._answers(rule, source, ids)
+        applies = [fires for _, fires in answers]
+        if not any(applies):
+            return
+        if not all(applies) and rule.effect != "require":
+            # A note that may not apply is left out; a breach that may apply needs review.
+            if rule.effective_severity != "info":
+                evaluation.findings.append(_unstated_finding(rule, answers, citation, self.unknown_severity))
+            return
+        # A duty that holds for some answers is listed: naming it costs nothing, missing it may.
         if rule.effect != "require":
             evaluation.findings.append(
                 Finding(rule.code, rule.effective_severity, rule.message, citation, rule.confidence)
@@ -440,16 +465,53 @@ class Evaluator:
             return "the use is commercial"
         return None
 
-    def _holds(self, condition: Condition, source: SourceSpec, ids: frozenset[str]) -> bool:
+    def _answers(self, rule: Rule, source: SourceSpec, ids: frozenset[str]) -> list[tuple[dict[str, Any], bool]]:
+        """Whether the rule applies, for each way of stating the facts its conditions test that
+        the context leaves unset: one ({}, applies) when it tests none of them."""
+        conditions = [*rule.when_any, *rule.unless_any]
+        keys = sorted({key for c in conditions for key in self._unstated if getattr(c, key) is not None})
+        choices: list[list[Any]] = []
+        for key in keys:
+            if key == "competes_with":
+                choices.append([("*",), ()])
+            elif key == "distribute_model":
+                choices.append([True, False])
+            elif key == "model_type":
+                choices.append(list(_MODEL_TYPES))
+            elif key == "territory":
+                named_regions = {t for c in conditions for t in (c.territory or ())}
+                choices.append([(t,) for t in sorted(named_regions)] + [(_ELSEWHERE,)])
+            else:  # a family the rule names, or none of them
+                named = {f for c in conditions for f in (c.base_model_family or ())}
+                choices.append([*sorted(named), None])
+        out = []
+        for values in itertools.product(*choices):
+            facts = dict(zip(keys, values, strict=True))
+            fires = any(self._holds(c, source, ids, facts) for c in rule.when_any) and not any(
+                self._holds(c, source, ids, facts) for c in rule.unless_any if c != Condition()
+            )
+            out.append((facts, fires))
+        return out
+
+    def _holds(self, condition: Condition, source: SourceSpec, ids: frozenset[str],
+               facts: dict[str, Any] | None = None) -> bool:
+        """Whether the condition holds; `facts` stands in for what the context leaves unset."""
         context = self.context
+        facts = facts or {}
+        competes = facts.get("competes_with", context.competes_with) or ()
+        family = facts.get("base_model_family", self.base_family)
+        distribute = facts.get("distribute_model", context.distribute_model)
+        model_type = facts.get("model_type", context.model_type)
+        regions = facts.get("territory", context.territory) or ()
         checks = (
             (condition.purpose, lambda v: context.purpose in v),
             (condition.commercial, lambda v: context.commercial == v),
-            (condition.competes_with, context.competes),
-            (condition.base_model_family, lambda v: self.base_family in v),
-            (condition.distribute_model, lambda v: context.distribute_model == v),
+            (condition.competes_with, lambda v: "*" in competes or any(p.lower() in competes for p in v)),
+            (condition.base_model_family, lambda v: family in v),
+            (condition.distribute_model, lambda v: distribute == v),
             (condition.publish_dataset, lambda v: context.publish_dataset == v),
-            (condition.model_type, lambda v: context.model_type in v),
+            (condition.model_type, lambda v: model_type in v),
+            (condition.territory, lambda v: any(t in v for t in regions)),
             (condition.provider, lambda v: source.provider in v),
             (condition.kind, lambda v: source.kind in v),
             (condition.channel, lambda v: source.channel in v),
@@ -535,12 +597,14 @@ class Evaluator:
             if finding.severity == "info":
                 kept.append(finding)
                 continue
-            matching = [w for w in self.waivers if finding.code in w.codes and w.scope.matches(source)]
+            matching = [w for w in self.waivers
+                        if (finding.code in w.codes or finding.rule in w.codes) and w.scope.matches(source)]
             valid = [w for w in matching if not w.expired(self.today)]
             if valid:
                 waiver = valid[0]
                 self._used_waivers.add(waiver.id)
-                evaluation.waivers_applied.append(AppliedWaiver(waiver, finding.code))
+                code = finding.code if finding.code in waiver.codes else finding.rule
+                evaluation.waivers_applied.append(AppliedWaiver(waiver, code or finding.code))
             else:
                 kept.append(finding)
             for waiver in matching:
@@ -553,6 +617,61 @@ class Evaluator:
                     f"renew it with {waiver.approved_by} ({waiver.reference}) or remove the rows",
                 ))
         evaluation.findings = kept + extra
+
+
+_FLAG_OF_FACT = {"competes_with": "--competes-with", "distribute_model": "--distribute-model/--no-distribute-model",
+                 "base_model_family": "--base-model", "model_type": "--model-type", "territory": "--territory"}
+
+
+def _stated(key: str, value: Any) -> str:
+    """One way of stating a fact, as the configuration writes it."""
+    if key == "competes_with":
+        return 'competes_with = ["*"]' if value else "competes_with = []"
+    if key == "distribute_model":
+        return f"distribute_model = {'true' if value else 'false'}"
+    if key == "model_type":
+        return f'model_type = "{value}"'
+    if key == "territory":
+        return "a territory of none of those" if value == (_ELSEWHERE,) else f'territory = ["{value[0]}"]'
+    return f"a base model of the {value} family" if value else 'base_model = "none" (or another family)'
+
+
+def _choices_of(answers: list[tuple[dict[str, Any], bool]]) -> dict[str, list[Any]]:
+    choices: dict[str, list[Any]] = {}
+    for facts, _ in answers:
+        for key, value in facts.items():
+            if value not in choices.setdefault(key, []):
+                choices[key].append(value)
+    return choices
+
+
+def _unstated_finding(rule: Rule, answers: list[tuple[dict[str, Any], bool]], citation: Citation,
+                      severity: str) -> Finding:
+    """LIN014: the rule's outcome turns on facts the context does not state."""
+    keys = sorted({k for facts, _ in answers for k in facts})
+    names = ", ".join(f"`{'base_model' if k == 'base_model_family' else k}`" for k in keys)
+    outcome = {tuple(facts.items()): fires for facts, fires in answers}
+    firing = next(facts for facts, fires in answers if fires)
+    applies = ", ".join(_stated(k, v) for k, v in firing.items())
+    # The single changes to that answer that take the rule away: what the user may state instead.
+    lifts = []
+    for key, values in _choices_of(answers).items():
+        lifting = [v for v in values if v != firing[key] and not outcome[tuple({**firing, key: v}.items())]]
+        if key == "base_model_family" and len([v for v in lifting if v]) > 1:
+            families = [v for v in lifting if v]
+            lifts.append(f"a base model of the {', '.join(families[:-1])} or {families[-1]} family")
+        else:
+            lifts.extend(_stated(key, v) for v in lifting)
+    spares = f"; it does not with {' or '.join(lifts)}" if lifts else ""
+    flags = ", ".join(_FLAG_OF_FACT[k] for k in keys)
+    verb = "blocks" if rule.effective_severity == "error" else "warns of"
+    return Finding(
+        "LIN014", severity,
+        f"{rule.code} ({citation.document} {citation.section}) turns on {names}, which the use context does not "
+        f"state, so these rows need review: it {verb} them with {applies}{spares}. "
+        f"{rule.message} State it under [tool.lineage] or with {flags}",
+        citation, rule.confidence, rule=rule.code,
+    )
 
 
 def _rank(evaluation: Evaluation) -> tuple[int, int, int, int]:

@@ -81,6 +81,8 @@ class Condition(_Strict):
     distribute_model: bool | None = None
     publish_dataset: bool | None = None
     model_type: list[ModelType] | None = None
+    # Holds when any territory of the use context is listed (region codes: eu, uk, kr, ...).
+    territory: list[str] | None = None
     # Tests on the source itself, mostly for organisation rules.
     provider: list[str] | None = None
     kind: list[str] | None = None
