@@ -171,11 +171,22 @@ class Rule(_Strict):
         return self.unless if isinstance(self.unless, list) else [self.unless]
 
 
+class Read(_Strict):
+    """When and where a version's text was last read and checked against its rules."""
+
+    on: date
+    # The copy read: the licensor's own page or repository file, or a third party's copy
+    # (an archive snapshot, a mirror), which makes every rule of the version of lower confidence.
+    at: str
+
+
 class Version(_Strict):
     version: str
     effective: date
+    # The licensor's own page or repository file for this version (docs/policies.md).
     url: str
     rules: list[Rule] = Field(default_factory=list)
+    read: Read | None = None
     # A version known to exist whose text could not be read: evaluated with its rules (often a
     # `warn` that says so) and marked in reports.
     note: str | None = None
