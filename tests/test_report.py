@@ -62,17 +62,19 @@ def test_markdown_report_says_what_the_terms_say(pipeline: tuple[Path, str]) -> 
     assert "| purpose | fine-tune |" in md and "| commercial | yes |" in md
     rows = {tuple(line.split(" | ")[:2]): line for line in md.splitlines() if line.startswith("| ")}
     claude = rows["| anthropic", "claude-sonnet-4-5"]
-    assert "| api | api | - | anthropic-usage-policy 2025-09-15" in claude
+    # Generated 2025-06-01: the Usage Policy of 2024-06-06 was in force.
+    assert "| api | api | - | anthropic-usage-policy 2024-06-06" in claude
     assert "| 3 | 3 | 2025-06-01 to 2025-06-01 | blocked |" in claude
     llama = rows["| meta", "meta-llama/Llama-3.1-8B-Instruct"]
     assert "| open-model | self-hosted |" in llama and "llama-3.1-community-license" in llama
     assert "2025-07-02 to 2025-07-02" in llama
     assert "| dataset | - | CC-BY-SA-4.0 |" in rows["| -", "human.jsonl"]
     # Findings grouped by rule, with the citation's document, version, section, URL and quote.
-    assert "### ANT001 (error): Anthropic Usage Policy 2025-09-15" in md
+    assert "### ANT001 (error): Anthropic Usage Policy 2024-06-06" in md
     assert "- 3 finding(s) in 3 example(s), from anthropic/claude-sonnet-4-5 (api)." in md
     assert "- Examples at: para.jsonl:1, para.jsonl:2, para.jsonl:3." in md
-    assert "(https://www.anthropic.com/legal/aup)" in md and '> Utilization of inputs and outputs to train' in md
+    assert "(https://www.anthropic.com/legal/archive/89e829b9-91a1-44e1-8915-d08ce3007cfe)" in md
+    assert "> Unauthorized utilization of prompts and completions to train an AI model" in md
     # Obligations that came down the graph from the CC-BY-SA dataset.
     assert '**LIC002 attribution**: "Contains data from human.jsonl, licensed under CC-BY-SA-4.0."' in md
     assert "**LIC003 share-alike**" in md

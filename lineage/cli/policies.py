@@ -62,7 +62,7 @@ def list_(policy_paths: tuple[Path, ...], output_format: str) -> None:
             "versions": [version for _, version, _ in found],
         })
     if output_format == "json":
-        echo_json({"pack_sha256": pack.sha256, "rules": rows, "licenses": sorted(pack.licenses)})
+        echo_json({"pack_version": pack.version, "pack_sha256": pack.sha256, "rules": rows, "licenses": sorted(pack.licenses)})
         return
     click.echo(table(
         [[r["code"], r["effect"], r["severity"], r["document"], ", ".join(r["versions"])] for r in rows],
@@ -77,10 +77,16 @@ def list_(policy_paths: tuple[Path, ...], output_format: str) -> None:
 @policy_option
 @format_option("text", "json")
 def show(code: str, policy_paths: tuple[Path, ...], output_format: str) -> None:
-    """Show a rule: what it says, when it applies, and its citation in every version."""
+    """Show a rule (ANT001): what it says, when it applies, and its citation in every version; or a
+    document (anthropic-usage-policy): its versions, when each took effect, and when and where its
+    text was last read."""
     from lineage.policy.engine import ENGINE_CODES, LICENSE_TERM_CODES, LICENSE_TERM_TEXT
 
     pack = _pack(policy_paths)
+    document = pack.documents.get(code) or pack.documents.get(code.lower())
+    if document is not None:
+        _show_document(document, pack, output_format)
+        return
     code = code.upper()
     found = pack.rules(code)
     if not found:
@@ -126,6 +132,34 @@ def show(code: str, policy_paths: tuple[Path, ...], output_format: str) -> None:
         click.echo(f"    {item['message']}")
         click.echo(f"    {cite['section']}: \"{cite['quote']}\"")
         click.echo(f"    {cite['url']}")
+
+
+def _show_document(document: Any, pack: Any, output_format: str) -> None:
+    """A document's record: each version's dates, its own URL, where its text was read, its rules."""
+    versions = [{
+        "version": v.version,
+        "effective": v.effective.isoformat(),
+        "url": v.url,
+        "read": {"on": v.read.on.isoformat(), "at": v.read.at} if v.read else None,
+        "note": v.note,
+        "rules": [{"code": r.code, "effect": r.effect, "section": r.section, "quote": r.quote,
+                   "confidence": r.confidence} for r in v.rules],
+    } for v in sorted(document.versions, key=lambda v: v.effective)]
+    if output_format == "json":
+        echo_json({"document": document.id, "title": document.title, "publisher": document.publisher,
+                   "kind": document.kind, "pack_version": pack.version, "versions": versions})
+        return
+    click.echo(f"{document.id}  {document.title} ({document.publisher}, {document.kind})")
+    for item in versions:
+        click.echo(f"\n  version {item['version']}, in force from {item['effective']}")
+        click.echo(f"    {item['url']}")
+        read = item["read"]
+        click.echo(f"    text last read {read['on']} at {read['at']}" if read else "    text last read: not recorded")
+        if item["note"]:
+            click.echo(f"    note: {item['note']}")
+        for rule in item["rules"]:
+            click.echo(f"    {rule['code']} {rule['effect']} ({rule['confidence']}), {rule['section']}: "
+                       f"\"{rule['quote']}\"")
 
 
 def _conditions(conditions: list[Any]) -> list[dict[str, Any]]:
@@ -204,8 +238,10 @@ def explain(
     evaluator = Evaluator(_pack(policy_paths), context, waivers, today=as_of, unknown_terms=unknown_terms)
     result = evaluator.evaluate(source, when)
     unused = evaluator.unused_waivers()
+    pack = evaluator.pack
     data = {**result.to_dict(), "use_context": context.to_dict(),
-            "generated_at": when.isoformat() if when else None}
+            "generated_at": when.isoformat() if when else None,
+            "policy_pack": {"version": pack.version, "sha256": pack.sha256}}
     data["findings"] += [f.to_dict() for f in unused]
     if output_format == "json":
         echo_json(data)
@@ -242,6 +278,8 @@ def _print_explanation(data: dict[str, Any]) -> None:
     unstated = [k for k in UNSTATED_FIELDS if context.get(k) is None]
     if unstated:
         click.echo("not stated: " + ", ".join(unstated))
+    pack = data["policy_pack"]
+    click.echo(f"policy pack: {pack['version'] or 'your files alone'} (sha256 {pack['sha256'][:12]})")
     if data["terms"]:
         click.echo("terms applied: " + "; ".join(f"{t['document']} {t['version']}" for t in data["terms"]))
     click.echo(f"\nverdict: {data['verdict']}")

@@ -734,11 +734,11 @@ def _check_readable(report: Report) -> None:
 
 
 def pack_info(pack: Any) -> dict[str, Any]:
-    """The pack's sha256 and the user's policy files in it (the rest are bundled)."""
+    """The bundled pack's version, the sha256 of the pack in force and the user's policy files in it."""
     from lineage.policy.loader import bundled_dir
 
     bundled = bundled_dir().resolve()
-    return {"sha256": pack.sha256, "user_files": [str(p) for p in pack.files if not Path(p).resolve().is_relative_to(bundled)]}
+    return {"version": pack.version, "sha256": pack.sha256, "user_files": [str(p) for p in pack.files if not Path(p).resolve().is_relative_to(bundled)]}
 
 
 RULES_URL = "https://github.com/tos-lineage/tos-lineage/blob/main/docs/rules.md"

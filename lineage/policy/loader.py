@@ -28,6 +28,14 @@ def bundled_dir() -> Path:
     return installed if installed.is_dir() else here.parent / "policies"
 
 
+def bundled_version() -> str:
+    """The bundled pack's version, from policies/pack.toml: every report names it."""
+    from lineage.config import tomllib
+
+    with (bundled_dir() / "pack.toml").open("rb") as handle:
+        return str(tomllib.load(handle)["version"])
+
+
 def policy_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
 
@@ -242,6 +250,8 @@ class Pack:
     models: list[ModelEntry] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     sha256: str = ""
+    # The bundled pack's version (policies/pack.toml); "" for a pack of the user's files alone.
+    version: str = ""
     # Rule code -> (document id, rules by version) for `policies show`.
     codes: dict[str, str] = field(default_factory=dict)
 
@@ -302,6 +312,7 @@ def load_pack(extra: Iterable[str | Path] = (), *, bundled: bool = True) -> Pack
         (user_models if path in user else pack.models).extend(loaded.models)
     pack.models = [*user_models, *pack.models]
     pack.sha256 = digest.hexdigest()
+    pack.version = bundled_version() if bundled else ""
     return pack
 
 

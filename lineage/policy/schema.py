@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -178,6 +178,14 @@ class Read(_Strict):
     # The copy read: the licensor's own page or repository file, or a third party's copy
     # (an archive snapshot, a mirror), which makes every rule of the version of lower confidence.
     at: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _on_key(cls, value: Any) -> Any:
+        # YAML 1.1, which PyYAML reads, takes a bare `on:` key for the boolean true.
+        if isinstance(value, dict) and True in value and "on" not in value:
+            value = {("on" if key is True else key): item for key, item in value.items()}
+        return value
 
 
 class Version(_Strict):

@@ -181,11 +181,18 @@ def _rule_groups(report: Report) -> list[RuleGroup]:
                 citations.setdefault(tuple(cited.values()), cited)
         places = list(dict.fromkeys(_place(f) for f in found if f.line is not None))
         sources = sorted({f.source.label() for f in found if f.source is not None})
+        title, description = (info.title, info.description) if info else (code, "")
+        if citations:
+            # Named by the versions the findings cite, not the latest: legal reads the clause that bound.
+            cited_list = list(citations.values())
+            versions = ", ".join(dict.fromkeys(c["version"] for c in cited_list))
+            title = f"{cited_list[0]['document']} {versions}, {cited_list[0]['section']}"
+            description = next(f.message for f in found if f.citation is not None)
         groups.append(RuleGroup(
             code=code,
             severity=report.code_severity.get(code, "warning"),
-            title=info.title if info else code,
-            description=info.description if info else "",
+            title=title,
+            description=description,
             help_uri=info.help_uri if info else "",
             findings=report.findings_by_code[code],
             examples=len({(f.path, f.split, f.line) for f in found}) or report.findings_by_code[code],
@@ -216,7 +223,8 @@ def _untracked(report: Report) -> dict[str, Any]:
 def _integrity(files: list[str], sha256: Any, store_state: str, pack: dict[str, Any]) -> list[tuple[str, str]]:
     rows = [(f"sha256 of {path}", sha256(path)) for path in files]
     user_files = pack.get("user_files") or []
-    rows.append(("policy pack", f"sha256 {pack.get('sha256', '')} (bundled with tos-lineage {__version__}"
+    rows.append(("policy pack", f"version {pack.get('version') or 'none'}, sha256 {pack.get('sha256', '')} "
+                 f"(bundled with tos-lineage {__version__}"
                  + (f", with {', '.join(user_files)}" if user_files else "") + ")"))
     rows.append(("tool", f"tos-lineage {__version__}"))
     rows.append(("store", store_state))

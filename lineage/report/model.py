@@ -191,7 +191,7 @@ class Report:
     formats: dict[str, str] = field(default_factory=dict)
     # What each code found means, for every code in findings_by_code.
     rules: dict[str, RuleInfo] = field(default_factory=dict)
-    # The policy pack judged by: its sha256 and the user's own files in it.
+    # The policy pack judged by: the bundled pack's version, its sha256 and the user's own files in it.
     policy_pack: dict[str, Any] = field(default_factory=dict)
     # The pack itself (not serialised), for what judges the report further (the publication gate).
     pack: Any = field(default=None, repr=False, compare=False)
@@ -249,6 +249,14 @@ class Report:
                 self.code_severity[code] = severity
         room = len(findings) if self.max_findings is None else max(0, self.max_findings - len(self.findings))
         self.findings += findings[:room]
+
+    def pack_label(self) -> str:
+        """The pack judged by, as every format names it: `policy pack 2026.12.0 (sha256 1a2b3c4d5e6f)`."""
+        pack = self.policy_pack
+        version = pack.get("version") or "of your files alone"
+        user = pack.get("user_files") or []
+        extra = f", with {', '.join(user)}" if user else ""
+        return f"policy pack {version} (sha256 {str(pack.get('sha256', ''))[:12]}{extra})"
 
     def counts_text(self) -> str:
         """The examples per verdict in words, as every text format prints them."""

@@ -51,7 +51,7 @@ def summary_line(report: Report) -> str:
     summary = report.summary()
     counts = f"{summary['examples']} examples, {report.counts_text()}"
     line = (f"tos-lineage: {counts}; {summary['findings']} findings "
-            f"({summary['errors']} errors, {summary['warnings']} warnings)")
+            f"({summary['errors']} errors, {summary['warnings']} warnings); judged by {report.pack_label()}")
     if report.truncated:
         line += f"; {report.findings_total - len(report.findings)} more findings not shown (--max-findings)"
     return line

@@ -87,7 +87,7 @@ def render(report: Report, **_options: object) -> str:
     out = [f"### tos-lineage: {verdict(report)}", ""]
     out.append(
         f"{summary['examples']} examples in {summary['files']} file(s); {summary['findings']} findings "
-        f"({summary['errors']} errors, {summary['warnings']} warnings)."
+        f"({summary['errors']} errors, {summary['warnings']} warnings); judged by {escape(report.pack_label())}."
     )
     out.append("")
     out += _table(("verdict", "examples"), [(v, report.verdicts.get(v, 0)) for v in VERDICTS], right=(1,))

@@ -71,7 +71,8 @@ def sarif_log(report: Report, *, cwd: str | os.PathLike[str] | None = None) -> d
                                 f"the summary counts all {report.findings_total}."},
             "descriptor": {"id": "truncated"},
         }]
-    run_properties: dict[str, Any] = {"summary": summary, "truncated": report.truncated}
+    run_properties: dict[str, Any] = {"summary": summary, "truncated": report.truncated,
+                                      "policyPack": report.policy_pack}
     if report.use_context:
         run_properties["useContext"] = report.use_context
     return {

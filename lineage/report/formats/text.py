@@ -38,6 +38,7 @@ def summary_lines(report: Report) -> list[str]:
     summary = report.summary()
     lines = [
         f"{summary['examples']} examples in {summary['files']} file(s): {report.counts_text()}",
+        f"  judged by {report.pack_label()}",
     ]
     if report.store is None:
         lines.append("  no lineage store was read: only provenance inside the rows counts "
