@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import orjson
@@ -115,6 +116,23 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
 # stated as a support assistant built from scratch that stays in-house would state them.
 STATED_FACTS = 'competes_with = []\nbase_model = "none"\nmodel_type = "generative"\ndistribute_model = false\n'
 STATED_FLAGS = ("--competes-with", "none", "--base-model", "none", "--model-type", "generative", "--no-distribute-model")
+
+
+# The same facts for `UseContext(**STATED)`, with a test's own context on top.
+STATED = {"competes_with": [], "base_model": "none", "model_type": "generative", "distribute_model": False}
+
+
+@pytest.fixture(scope="session")
+def pack():  # type: ignore[no-untyped-def]
+    """The bundled policy pack, loaded once."""
+    from lineage.policy import load_pack
+
+    return load_pack()
+
+
+def at(text: str) -> datetime:
+    """A generation time from an ISO date or date-time, in UTC."""
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
 
 
 def state_facts(folder: Path, extra: str = "") -> Path:

@@ -7,21 +7,12 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
-
-from lineage.policy import Evaluator, UseContext, load_pack
+from lineage.policy import Evaluator, UseContext
 from lineage.sources import SourceSpec
-from tests.conftest import STATED_FLAGS, run_cli
-
-STATED = {"competes_with": [], "base_model": "none", "model_type": "generative", "distribute_model": False}
+from tests.conftest import STATED, STATED_FLAGS, run_cli
 
 GEMINI_VERTEX = SourceSpec.build(provider="google", model="gemini-2.5-pro", channel="vertex")
 AFTER = datetime(2026, 10, 1, tzinfo=timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def pack():  # type: ignore[no-untyped-def]
-    return load_pack()
 
 
 def evaluate(pack, **context):  # type: ignore[no-untyped-def]

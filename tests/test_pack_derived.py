@@ -6,27 +6,15 @@ for the Kimi and Grok 2 licences."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from lineage.policy import Evaluator, UseContext, load_pack
+from lineage.policy import Evaluator, UseContext
 from lineage.sources import SourceSpec
-from tests.conftest import STATED_FLAGS, run_cli
-
-# Every fact about the trained model stated except the territory: a case's context goes on top.
-STATED = {"competes_with": [], "base_model": "none", "model_type": "generative", "distribute_model": False}
-
-
-@pytest.fixture(scope="module")
-def pack():  # type: ignore[no-untyped-def]
-    return load_pack()
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+from tests.conftest import STATED, STATED_FLAGS, at, run_cli
 
 
 def evaluate(pack, model: str, when: str, **context):  # type: ignore[no-untyped-def]

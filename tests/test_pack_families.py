@@ -2,32 +2,21 @@
 additions to 10-open-models-main.yaml): each name resolves to its family and licence, and the
 verdict is the one the licence text supports.
 
-tests/conftest.py states every fact about the trained model except `territory` (STATED_FLAGS,
-STATED_FACTS); this file does not edit it, and states territory itself where a rule turns on it.
+The shared context (STATED in tests/conftest.py) states every fact about the trained model but
+`territory`: the tests here state it where a rule turns on it.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from lineage.policy import Evaluator, UseContext, load_pack
+from lineage.policy import Evaluator, UseContext
 from lineage.sources import SourceSpec
-from tests.conftest import STATED_FLAGS, run_cli
-
-STATED = {"competes_with": [], "base_model": "none", "model_type": "generative", "distribute_model": False}
-
-
-@pytest.fixture(scope="module")
-def pack():  # type: ignore[no-untyped-def]
-    return load_pack()
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+from tests.conftest import STATED, STATED_FLAGS, at, run_cli
 
 
 def evaluate(pack, model: str, when: str | None = None, **context):  # type: ignore[no-untyped-def]

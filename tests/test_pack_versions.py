@@ -13,16 +13,9 @@ from lineage.policy import Evaluator, UseContext, load_pack, loader
 from lineage.policy.engine import Evaluation
 from lineage.policy.schema import Document
 from lineage.sources import SourceSpec
+from tests.conftest import STATED
 
-# Every fact about the trained model stated (as in tests/test_policy_pack.py): a test's context
-# goes on top.
-STATED = {"competes_with": [], "base_model": "none", "model_type": "generative", "distribute_model": False}
 TRAIN_ANY = {"purpose": "train"}
-
-
-@pytest.fixture(scope="module")
-def pack():  # type: ignore[no-untyped-def]
-    return load_pack()
 
 
 def at(day: date | str) -> datetime:

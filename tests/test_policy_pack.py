@@ -5,23 +5,18 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from lineage.policy import Evaluator, UseContext, load_pack
+from lineage.policy import Evaluator, UseContext
 from lineage.policy.reference import render
 from lineage.policy.waivers import Waiver, WaiverScope
 from lineage.sources import SourceSpec
-from tests.conftest import STATED_FLAGS, run_cli
+from tests.conftest import STATED, STATED_FLAGS, at, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def pack():  # type: ignore[no-untyped-def]
-    return load_pack()
 
 
 def test_every_rule_is_cited_with_url_and_date(pack) -> None:  # type: ignore[no-untyped-def]
@@ -69,10 +64,6 @@ def test_catalogue_licences(pack, model: str, license_: str) -> None:  # type: i
     assert entry is not None and entry.license == license_
 
 
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
-
-
 CLAUDE = SourceSpec.build(provider="anthropic", model="claude-sonnet-4-5")
 GPT = SourceSpec.build(provider="openai", model="gpt-4o-2024-08-06")
 LLAMA3 = SourceSpec.build(kind="open-model", model="Meta-Llama-3-8B-Instruct")
@@ -86,8 +77,6 @@ NC_DATA = SourceSpec.build(kind="dataset", name="nc-set", license="CC-BY-NC-4.0"
 HUMAN = SourceSpec.build(kind="human", name="staff")
 CLAUDE_BEDROCK = SourceSpec.build(provider="anthropic", model="claude-sonnet-4-5", channel="bedrock")
 
-# Every fact about the trained model stated: a scenario's context goes on top.
-STATED = {"competes_with": [], "base_model": "none", "model_type": "generative", "distribute_model": False}
 
 SCENARIOS = [
     # (id, source, generated_at, use context, verdict, prefix of a deciding error code or None)
