@@ -203,7 +203,8 @@ def provenance_section(report: Report) -> str:
         "## Provenance",
         "",
         "Where the examples of this dataset came from, as recorded in its lineage store and checked by "
-        "[tos-lineage](https://github.com/tos-lineage/tos-lineage) against the terms of each source.",
+        f"[tos-lineage](https://github.com/tos-lineage/tos-lineage) against the terms of each source "
+        f"({report.pack_label(files=False)}).",
         "",
         "| source | kind | licence | examples | generated | terms applied |",
         "|---|---|---|---:|---|---|",

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from lineage.policy import load_pack
 from tests.conftest import run_cli
 from tests.test_publication import CLAUDE, CLAUDE_ROWS, NC, NC_ROWS, make_dataset
 
@@ -124,6 +125,7 @@ def test_openlineage_events_carry_the_lineage(dataset: tuple[Path, str]) -> None
     _facet_validator().validate({"tosLint_provenance": facet})
     assert facet["summary"]["examples"] == 7 and facet["summary"]["blocked"] == 3
     assert facet["useContext"]["commercial"] is False
+    assert facet["policyPackVersion"] == load_pack().version and len(facet["policyPackSha256"]) == 64
     claude = next(s for s in facet["sources"] if s["source"].get("provider") == "anthropic")
     assert claude["verdict"] == "blocked" and claude["findings"] == ["ANT001"]
     assert any(t["document"].startswith("anthropic") and t["url"] for t in claude["terms"])

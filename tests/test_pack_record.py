@@ -47,6 +47,8 @@ def test_every_report_names_the_pack_version(tmp_path: Path) -> None:
         assert f"policy pack {version}" in out, fmt
     legal = run_cli("report", str(data), *STATED_FLAGS, cwd=tmp_path).stdout
     assert f"| policy pack | version {version}, sha256 " in legal
+    run_cli("card", str(data), "--card", str(tmp_path / "README.md"), *STATED_FLAGS, cwd=tmp_path, check=True)
+    assert f"policy pack {version} (sha256 " in (tmp_path / "README.md").read_text()
     explained = run_cli("explain", "--provider", "openai", "--model", "gpt-4o", *STATED_FLAGS, "--format", "json",
                         cwd=tmp_path)
     assert json.loads(explained.stdout)["policy_pack"]["version"] == version

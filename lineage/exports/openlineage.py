@@ -60,6 +60,7 @@ class TosLintProvenanceDatasetFacet(DatasetFacet):
     summary: dict[str, int]
     sources: list[dict[str, Any]]
     policyPackSha256: str | None = None
+    policyPackVersion: str | None = None
 
     @staticmethod
     def _get_schema() -> str:
@@ -107,6 +108,7 @@ def provenance_facet(report: Report) -> TosLintProvenanceDatasetFacet:
                                           "errors", "warnings")},
         sources=sources,
         policyPackSha256=report.policy_pack.get("sha256"),
+        policyPackVersion=report.policy_pack.get("version") or None,
         producer=PRODUCER,
     )
 

@@ -250,11 +250,12 @@ class Report:
         room = len(findings) if self.max_findings is None else max(0, self.max_findings - len(self.findings))
         self.findings += findings[:room]
 
-    def pack_label(self) -> str:
-        """The pack judged by, as every format names it: `policy pack 2026.12.0 (sha256 1a2b3c4d5e6f)`."""
+    def pack_label(self, *, files: bool = True) -> str:
+        """The pack judged by, as every format names it: `policy pack 2026.12.0 (sha256 1a2b3c4d5e6f)`,
+        with the user's policy files in it unless `files` is false (a dataset card names no path)."""
         pack = self.policy_pack
         version = pack.get("version") or "of your files alone"
-        user = pack.get("user_files") or []
+        user = (pack.get("user_files") or []) if files else []
         extra = f", with {', '.join(user)}" if user else ""
         return f"policy pack {version} (sha256 {str(pack.get('sha256', ''))[:12]}{extra})"
 
