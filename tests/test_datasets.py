@@ -15,7 +15,7 @@ from lineage.importers import ImportRequest, import_paths
 from lineage.linting.origins import OriginIndex
 from lineage.store import Store
 from lineage.store.location import normalise_url
-from tests.conftest import chat, run_cli, write_jsonl
+from tests.conftest import chat, run_cli, state_facts, write_jsonl
 
 CLAUDE = [chat(f"Question A{i}?", f"Claude answer A{i}.") for i in range(4)]
 HUMAN = [chat(f"Question B{i}?", f"Human answer B{i}.") for i in range(3)]
@@ -46,6 +46,7 @@ def pipeline(tmp_path: Path, store_url: str) -> tuple[Path, str]:
                                                     generated_at=datetime(2025, 6, 1, tzinfo=timezone.utc)))
         register_dataset(store, human, license="CC-BY-SA-4.0", origin="https://example.org/human")
         derive(store, tmp_path / "mixed.jsonl", [str(claude), str(human)], "mix")
+    state_facts(tmp_path)
     return tmp_path, store_url
 
 

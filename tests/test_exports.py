@@ -197,3 +197,16 @@ def test_openlineage_server_errors_are_one_line(dataset: tuple[Path, str]) -> No
     assert code == 2 and out == ""
     assert err.startswith(f"Error: cannot send the OpenLineage events to {receiver.url}") and "400" in err
     assert err.strip().count("\n") == 0
+
+
+def test_a_source_that_needs_review_is_a_valid_facet(tmp_path: Path) -> None:
+    rows = [{"messages": [{"role": "user", "content": "Hi?"}, {"role": "assistant", "content": "Hello."}],
+             "_lineage": {"kind": "open-model", "model": "SomeLab/Uncatalogued-7B"}}]
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = run_cli("export", "openlineage", "data", "--timestamp", STAMP, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    facet = json.loads(result.stdout.splitlines()[-1])["outputs"][0]["facets"]["tosLint_provenance"]
+    _facet_validator().validate({"tosLint_provenance": facet})
+    assert facet["summary"]["needs_review"] == 1
+    assert [s["verdict"] for s in facet["sources"]] == ["needs-review"]

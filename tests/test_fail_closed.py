@@ -385,3 +385,45 @@ def test_explain_answers_for_a_licence_alone(tmp_path: Path) -> None:
                        "--non-commercial", cwd=tmp_path)
     assert research.returncode == 0, research.stderr
     assert "verdict: allowed-with-obligations" in research.stdout
+
+
+def test_an_open_question_survives_select_and_ignore(tmp_path: Path) -> None:
+    """Hunyuan outputs with the territory unstated: ignoring the stated breach (or selecting only
+    the territory rule) must not turn the unanswered territory question into `allowed`."""
+    row = {**chat("Hi?", "Hello."), "_lineage": {"kind": "open-model", "model": "tencent/Hunyuan-A13B-Instruct"}}
+    data = write_jsonl(tmp_path / "d.jsonl", [row])
+    facts = ("--competes-with", "none", "--base-model", "none", "--model-type", "generative", "--no-distribute-model")
+    for narrowing in (("--ignore", "HUN100"), ("--select", "HUN101,LIN014")):
+        result = run_cli("lint", str(data), *facts, *narrowing, "--format", "json", cwd=tmp_path)
+        assert result.returncode == 1, (narrowing, result.stdout)
+        summary = json.loads(result.stdout)["summary"]
+        assert summary["allowed"] == 0 and summary["needs_review"] == 1, narrowing
+    # Stated, the territory answers it: blocked in the EU, not in the US.
+    eu = run_cli("lint", str(data), *facts, "--territory", "de", "--ignore", "HUN100", "--format", "json",
+                 cwd=tmp_path)
+    assert json.loads(eu.stdout)["summary"]["blocked"] == 1
+    us = run_cli("lint", str(data), *facts, "--territory", "us", "--ignore", "HUN100", "--format", "json",
+                 cwd=tmp_path)
+    assert us.returncode == 0 and json.loads(us.stdout)["summary"]["allowed"] == 1
+
+
+def test_each_open_question_of_a_source_is_listed(tmp_path: Path) -> None:
+    row = {**chat("Hi?", "Hello."), "_lineage": {"kind": "open-model", "model": "tencent/Hunyuan-A13B-Instruct"}}
+    data = write_jsonl(tmp_path / "d.jsonl", [row])
+    result = run_cli("lint", str(data), "--competes-with", "none", "--model-type", "generative",
+                     "--no-distribute-model", cwd=tmp_path)
+    questions = [line for line in result.stdout.splitlines() if ": LIN014 [error]" in line]
+    # base_model (HUN100) and territory (HUN101): two questions, both shown.
+    assert len(questions) == 2, result.stdout
+    assert any(line.split(": LIN014 [error] ")[1].startswith("HUN100") for line in questions)
+    assert any(line.split(": LIN014 [error] ")[1].startswith("HUN101") for line in questions)
+
+
+def test_a_territory_nobody_can_read_is_one_line(tmp_path: Path) -> None:
+    for value in ("European Union", "xx"):
+        result = run_cli("explain", "--provider", "openai", "--model", "gpt-4o", "--territory", value, cwd=tmp_path)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert f"unknown territory '{value}'" in result.stderr
+    (tmp_path / "lineage.toml").write_text("territory = []\n")
+    empty = run_cli("explain", "--provider", "openai", "--model", "gpt-4o", cwd=tmp_path)
+    assert empty.returncode == 2 and "territory names no region" in empty.stderr

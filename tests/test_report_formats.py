@@ -17,7 +17,7 @@ from lineage.report.formats.github import escape_data, escape_property
 from lineage.report.formats.sarif import artifact_uri, relative_path
 from lineage.report.model import LintFinding, Report, RuleInfo
 from lineage.sources import SourceSpec
-from tests.conftest import chat, run_cli, write_jsonl
+from tests.conftest import chat, run_cli, state_facts, write_jsonl
 
 CLAUDE_ANSWERS = [
     chat("What is 2+2?", "2+2 is 4."),
@@ -67,6 +67,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     run_cli("import", "human.jsonl", "--kind", "human", "--name", TEAM, "--all-segments",
             "--store", str(store), check=True, cwd=root)
     data = write_jsonl(root / "data.jsonl", _records())
+    state_facts(root)
     return Workspace(root, store, data, data.read_text().splitlines())
 
 

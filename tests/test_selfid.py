@@ -12,7 +12,7 @@ import lineage.linting.linter as linter_module
 import lineage.linting.run as run
 from lineage.report import render
 from lineage.selfid import self_identification
-from tests.conftest import chat, run_cli, write_jsonl
+from tests.conftest import chat, run_cli, state_facts, write_jsonl
 
 
 @pytest.mark.parametrize(("text", "provider"), [
@@ -69,6 +69,7 @@ def dataset(tmp_path: Path) -> Path:
     assert run_cli("import", str(staff), "--kind", "human", "--name", "staff", cwd=tmp_path).returncode == 0
     assert run_cli("import", str(claude), "--provider", "anthropic", "--model", "claude-sonnet-4-5",
                    "--generated-at", "2025-06-01", cwd=tmp_path).returncode == 0
+    state_facts(tmp_path)
     return tmp_path
 
 

@@ -108,10 +108,11 @@ def context_options(func: F) -> F:
                      help="Whether the trained model is distributed."),
         click.option("--model-name", metavar="NAME", help="The name the trained model is distributed under."),
         click.option("--model-type", type=click.Choice(["generative", "classifier", "embedding"]),
-                     help="What kind of model is trained (default: generative)."),
+                     help="What kind of model is trained (not stated unless set: rules that turn on it need review)."),
         click.option("--publish-dataset/--no-publish-dataset", default=None, help="Whether the dataset is published."),
         click.option("--territory", multiple=True, metavar="REGION",
-                     help="Where the trained model is made and offered (eu, uk, kr, us, ...). Repeatable."),
+                     help="Where the trained model is made and offered: ISO country codes or eu (eu, uk, kr, us, de, ...). "
+                          "Repeatable."),
         click.option("--waivers", "waivers_path", type=click.Path(path_type=Path), help="A waivers file (YAML)."),
         click.option("--today", metavar="DATE", help="Judge waiver expiry as of this date (default: today)."),
     )

@@ -384,12 +384,12 @@ class Linter:
 
     def _judge_segments(
         self, touched: list[tuple[Any, tuple[str, str, str]]], judge: _Judge
-    ) -> tuple[bool, bool, bool, dict[tuple[int, str], list[Any]] | None]:
+    ) -> tuple[bool, bool, bool, dict[tuple[int, str, str | None], list[Any]] | None]:
         """(blocked, obligations, unknown terms, findings) of an example with several tracked
         segments or origins."""
         outcomes = judge.outcomes
         blocked = obligations = unknown = False
-        hits: dict[tuple[int, str], list[Any]] | None = None
+        hits: dict[tuple[int, str, str | None], list[Any]] | None = None
         uses: set[SourceUse] = set()
         for keys, segment in touched:
             # One origin is the rule; a text recorded from several sources has a handle (< 0).
@@ -515,13 +515,15 @@ def reported_untracked(rules: Rules) -> str | None:
     return _SEVERITY.get(rules.untracked) if rules.codes.keeps(UNTRACKED) else None
 
 
-def _hits(hits: dict[tuple[int, str], list[Any]], outcome: Outcome, segment: tuple[str, str, str]) -> dict[tuple[int, str], list[Any]]:
-    """Add an outcome's findings to an example's: one per (source, code), counting its segments."""
+def _hits(hits: dict[tuple[int, str, str | None], list[Any]], outcome: Outcome, segment: tuple[str, str, str]) -> dict[tuple[int, str, str | None], list[Any]]:
+    """Add an outcome's findings to an example's: one per (source, code, rule), counting its
+    segments (a source may need review on several rules, each a LIN014 of its own)."""
     source = outcome.use.evaluation.source
     for finding in outcome.findings:
-        hit = hits.get((id(outcome.use), finding.code))
+        key = (id(outcome.use), finding.code, finding.rule)
+        hit = hits.get(key)
         if hit is None:
-            hits[(id(outcome.use), finding.code)] = [finding, segment, source, 1]
+            hits[key] = [finding, segment, source, 1]
         else:
             hit[3] += 1
     return hits

@@ -52,9 +52,9 @@ ENGINE_CODES: dict[str, tuple[str, str]] = {
     "LIN013": ("error", "A source of unknown kind: which terms bind it cannot be determined (unknown terms: verdict "
                "needs-review; severity set by `unknown_terms`)."),
     "LIN014": ("error", "A rule applies or not depending on a fact about the trained model that the use context "
-               "does not state (`competes_with`, `distribute_model`, `base_model`, `model_type`, `territory`): the finding "
-               "names the fact, the clause and what each answer gives (unknown terms: verdict needs-review; "
-               "severity set by `unknown_terms`)."),
+               "does not state (`competes_with`, `distribute_model`, `base_model`, `model_type`, `territory`), or on a "
+               "base model the catalogue cannot place: the finding names the fact, the clause and what each answer "
+               "gives (unknown terms: verdict needs-review; severity set by `unknown_terms`)."),
 }
 # Findings that say the pack cannot determine a source's terms. They never make a source
 # `allowed`: its verdict is `needs-review`, and their severity is the `unknown_terms` setting
@@ -135,6 +135,7 @@ class Finding:
             "message": self.message,
             "citation": self.citation.to_dict() if self.citation else None,
             "confidence": self.confidence,
+            "rule": self.rule,
         }
 
 
@@ -248,8 +249,13 @@ class Evaluator:
         self.catalogue = Catalogue(pack.models)
         self.base_family = (self.catalogue.family(context.base_model)
                             if context.base_model not in (None, NO_BASE_MODEL) else None)
-        # The facts the context leaves unset, as the condition keys that test them.
+        # The facts the context leaves unset, as the condition keys that test them. A base model
+        # the catalogue cannot place is no answer either: which family's rules bind it is unknown.
         self._unstated = {key for key, fact in _FACT_OF_KEY.items() if getattr(context, fact) is None}
+        self._unknown_base = (context.base_model if context.base_model not in (None, NO_BASE_MODEL)
+                              and self.base_family is None else None)
+        if self._unknown_base:
+            self._unstated.add("base_model_family")
         self._cache: dict[tuple[Any, ...], Evaluation] = {}
         self._used_waivers: set[str] = set()
         known = set(pack.codes) | set(LICENSE_TERM_CODES.values()) | set(ENGINE_CODES) | set(GATE_CODES)
@@ -391,9 +397,8 @@ class Evaluator:
                 best.license_chosen = " AND ".join(sorted(ids)) or None
         assert best is not None
         self._apply_waivers(best, source)
-        if any(f.severity == "error" and f.code not in UNKNOWN_TERMS_CODES for f in best.findings):
-            # A stated breach blocks whatever the unstated facts are: asking for them adds nothing.
-            best.findings = [f for f in best.findings if f.code != "LIN014"]
+        # LIN014 stays beside a stated breach: lint may ignore that breach's code, and the
+        # question must not go with it.
         best.findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], f.code))
         return best
 
@@ -433,7 +438,8 @@ class Evaluator:
         if not all(applies) and rule.effect != "require":
             # A note that may not apply is left out; a breach that may apply needs review.
             if rule.effective_severity != "info":
-                evaluation.findings.append(_unstated_finding(rule, answers, citation, self.unknown_severity))
+                evaluation.findings.append(
+                    _unstated_finding(rule, answers, citation, self.unknown_severity, self._unknown_base))
             return
         # A duty that holds for some answers is listed: naming it costs nothing, missing it may.
         if rule.effect != "require":
@@ -443,7 +449,19 @@ class Evaluator:
             return
         obligation = rule.obligation
         assert obligation is not None
-        contradiction = self._contradicts(obligation.type, obligation.prefix)
+        contradiction = self._contradicts(obligation.type, obligation.prefix, self.context.distribute_model)
+        if self.context.distribute_model is None and obligation.type == "name-prefix":
+            # Whether the name breaks the duty turns on distribution, which nobody stated.
+            if_distributed = self._contradicts(obligation.type, obligation.prefix, True)
+            if if_distributed:
+                evaluation.findings.append(Finding(
+                    "LIN014", self.unknown_severity,
+                    f"{rule.code} ({citation.document} {citation.section}) turns on `distribute_model`, which the "
+                    f"use context does not state, so these rows need review: with distribute_model = true, "
+                    f"{if_distributed}; with distribute_model = false there is no breach. {rule.message} "
+                    "State it under [tool.lineage] or with --distribute-model/--no-distribute-model",
+                    citation, rule.confidence, rule=rule.code,
+                ))
         if contradiction:
             evaluation.findings.append(
                 Finding(rule.code, "error", f"{rule.message} ({contradiction})", citation, rule.confidence)
@@ -452,10 +470,11 @@ class Evaluator:
             Obligation(rule.code, obligation.type, obligation.text, rule.message, citation, obligation.prefix)
         )
 
-    def _contradicts(self, kind: str, prefix: str | None) -> str | None:
-        """Why the use context already breaks an obligation of this kind, if it does."""
+    def _contradicts(self, kind: str, prefix: str | None, distributed: bool | None) -> str | None:
+        """Why the use context already breaks an obligation of this kind, if it does (with the
+        model distributed or not as `distributed` says)."""
         context = self.context
-        if kind == "name-prefix" and prefix and context.distribute_model:
+        if kind == "name-prefix" and prefix and distributed:
             name = context.model_name
             if not name:
                 return f"the distributed model's name must start with {prefix!r}; set --model-name to check it"
@@ -623,8 +642,8 @@ _FLAG_OF_FACT = {"competes_with": "--competes-with", "distribute_model": "--dist
                  "base_model_family": "--base-model", "model_type": "--model-type", "territory": "--territory"}
 
 
-def _stated(key: str, value: Any) -> str:
-    """One way of stating a fact, as the configuration writes it."""
+def _stated(key: str, value: Any, regions: tuple[str, ...] = ()) -> str:
+    """One way of stating a fact, as the configuration writes it (`regions`: those the rule names)."""
     if key == "competes_with":
         return 'competes_with = ["*"]' if value else "competes_with = []"
     if key == "distribute_model":
@@ -632,7 +651,9 @@ def _stated(key: str, value: Any) -> str:
     if key == "model_type":
         return f'model_type = "{value}"'
     if key == "territory":
-        return "a territory of none of those" if value == (_ELSEWHERE,) else f'territory = ["{value[0]}"]'
+        if value == (_ELSEWHERE,):
+            return f"a territory other than {', '.join(regions)}" if regions else "any other territory"
+        return f'territory = ["{value[0]}"]'
     return f"a base model of the {value} family" if value else 'base_model = "none" (or another family)'
 
 
@@ -646,13 +667,17 @@ def _choices_of(answers: list[tuple[dict[str, Any], bool]]) -> dict[str, list[An
 
 
 def _unstated_finding(rule: Rule, answers: list[tuple[dict[str, Any], bool]], citation: Citation,
-                      severity: str) -> Finding:
-    """LIN014: the rule's outcome turns on facts the context does not state."""
+                      severity: str, unknown_base: str | None = None) -> Finding:
+    """LIN014: the rule's outcome turns on facts the context does not state (or a base model the
+    catalogue cannot place, `unknown_base`)."""
     keys = sorted({k for facts, _ in answers for k in facts})
     names = ", ".join(f"`{'base_model' if k == 'base_model_family' else k}`" for k in keys)
+    if unknown_base and "base_model_family" in keys:
+        names += f" (base model {unknown_base!r} is in no catalogued family: name a catalogued model, or \"none\")"
     outcome = {tuple(facts.items()): fires for facts, fires in answers}
     firing = next(facts for facts, fires in answers if fires)
-    applies = ", ".join(_stated(k, v) for k, v in firing.items())
+    regions = tuple(v[0] for v in _choices_of(answers).get("territory", []) if v != (_ELSEWHERE,))
+    applies = ", ".join(_stated(k, v, regions) for k, v in firing.items())
     # The single changes to that answer that take the rule away: what the user may state instead.
     lifts = []
     for key, values in _choices_of(answers).items():
@@ -660,8 +685,9 @@ def _unstated_finding(rule: Rule, answers: list[tuple[dict[str, Any], bool]], ci
         if key == "base_model_family" and len([v for v in lifting if v]) > 1:
             families = [v for v in lifting if v]
             lifts.append(f"a base model of the {', '.join(families[:-1])} or {families[-1]} family")
+            lifts.extend(_stated(key, v) for v in lifting if not v)
         else:
-            lifts.extend(_stated(key, v) for v in lifting)
+            lifts.extend(_stated(key, v, regions) for v in lifting)
     spares = f"; it does not with {' or '.join(lifts)}" if lifts else ""
     flags = ", ".join(_FLAG_OF_FACT[k] for k in keys)
     verb = "blocks" if rule.effective_severity == "error" else "warns of"

@@ -175,8 +175,8 @@ class Read(_Strict):
     """When and where a version's text was last read and checked against its rules."""
 
     on: date
-    # The copy read: the licensor's own page or repository file, or a third party's copy
-    # (an archive snapshot, a mirror), which makes every rule of the version of lower confidence.
+    # The copy read: the licensor's own page or repository file (or an archive snapshot of it), or
+    # a third party's copy (a mirror, a quoting note), which lowers every rule of the version.
     at: str
 
     @model_validator(mode="before")
