@@ -424,3 +424,23 @@ def test_a_stated_breach_keeps_the_open_question_beside_it(tmp_path: Path) -> No
     cleared = Evaluator(pack, UseContext(), [both], today=date(2026, 1, 1)).evaluate(ACME, when)
     assert cleared.verdict == "allowed"
     assert sorted(a.code for a in cleared.waivers_applied) == ["ACM002", "ACM003"]
+
+
+def test_an_unknown_date_is_not_todays_text() -> None:
+    """MiniMax-01 first shipped under an agreement that forbade training other models on its outputs,
+    then under one that does not: with no generation date the rows need review; a date settles it."""
+    real = load_pack()
+    minimax = SourceSpec.build(kind="open-model", model="MiniMax-Text-01")
+    context = UseContext(competes_with=[], base_model="none", model_type="generative", distribute_model=False,
+                         territory=["us"])
+    undated = Evaluator(real, context).evaluate(minimax)
+    assert undated.verdict == "needs-review"
+    (finding,) = [f for f in undated.findings if f.code == "LIN015"]
+    assert "2025-01-14" in finding.message and "blocked" in finding.message and finding.severity == "error"
+    assert Evaluator(real, context).evaluate(minimax, datetime(2025, 2, 1)).verdict == "blocked"
+    assert Evaluator(real, context).evaluate(minimax, datetime(2025, 3, 1)).verdict == "allowed"
+    # When the latest text is already the strictest, nothing is added.
+    claude = Evaluator(real, context).evaluate(SourceSpec.build(provider="anthropic", model="claude-sonnet-4-5"))
+    assert claude.verdict == "blocked" and "LIN015" not in codes(claude)
+    warned = Evaluator(real, context, unknown_terms="warn").evaluate(minimax)
+    assert [f.severity for f in warned.findings if f.code == "LIN015"] == ["warning"]

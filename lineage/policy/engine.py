@@ -55,11 +55,17 @@ ENGINE_CODES: dict[str, tuple[str, str]] = {
                "does not state (`competes_with`, `distribute_model`, `base_model`, `model_type`, `territory`), or on a "
                "base model the catalogue cannot place: the finding names the fact, the clause and what each answer "
                "gives (unknown terms: verdict needs-review; severity set by `unknown_terms`)."),
+    "LIN015": ("error", "The generation date is unknown and an earlier version of the terms, in force at some time, "
+               "gives these rows a worse verdict than the latest: record generated_at (unknown terms: verdict "
+               "needs-review; severity set by `unknown_terms`)."),
 }
 # Findings that say the pack cannot determine a source's terms. They never make a source
 # `allowed`: its verdict is `needs-review`, and their severity is the `unknown_terms` setting
 # (error by default, so that lint fails and the gate refuses what nobody has judged).
-UNKNOWN_TERMS_CODES = frozenset({"LIN003", "LIN004", "LIN005", "LIN008", "LIN013", "LIN014"})
+UNKNOWN_TERMS_CODES = frozenset({"LIN003", "LIN004", "LIN005", "LIN008", "LIN013", "LIN014", "LIN015"})
+# Verdicts from best to worst: an earlier version of the terms that would give a worse one
+# makes an undated source need review (LIN015).
+_VERDICT_RANK = {"allowed": 0, "allowed-with-obligations": 1, "needs-review": 2, "blocked": 3}
 # Which use-context fact each condition key tests, and the ways of stating that fact.
 _FACT_OF_KEY = {"competes_with": "competes_with", "distribute_model": "distribute_model",
                 "base_model_family": "base_model", "model_type": "model_type", "territory": "territory"}
@@ -278,8 +284,38 @@ class Evaluator:
         key = (source.key, chosen, early, day is None)
         cached = self._cache.get(key)
         if cached is None:
-            cached = self._cache[key] = self._evaluate(source, documents, chosen, license_expr, notes, day)
+            cached = self._evaluate(source, documents, chosen, license_expr, notes, day)
+            if day is None:
+                self._earlier_versions(cached, source, documents, chosen, license_expr, notes)
+            self._cache[key] = cached
         return cached
+
+    def _earlier_versions(self, evaluation: Evaluation, source: SourceSpec, documents: list[Document],
+                          chosen: tuple[int, ...], license_expr: str | None, notes: list[Finding]) -> None:
+        """With no generation date the latest versions were applied; if an earlier version of one
+        document, in force at some time, gives a worse verdict, the rows need review (LIN015)."""
+        used = set(self._used_waivers)
+        worst: tuple[int, Document, Version, str] | None = None
+        for position, document in enumerate(documents):
+            for index in range(len(document.versions) - 1):
+                alternative = (*chosen[:position], index, *chosen[position + 1:])
+                verdict = self._evaluate(source, documents, alternative, license_expr, notes, None).verdict
+                rank = _VERDICT_RANK[verdict]
+                if rank > _VERDICT_RANK[evaluation.verdict] and (worst is None or rank > worst[0]):
+                    worst = (rank, document, document.versions[index], verdict)
+        # What an alternative lifted is not what this evaluation used.
+        self._used_waivers = used
+        if worst is None:
+            return
+        _, document, version, verdict = worst
+        evaluation.findings.append(Finding(
+            "LIN015", self.unknown_severity,
+            f"the generation date is unknown: the latest terms were applied, but under {document.title} "
+            f"{version.version} (in force from {version.effective}) these rows are {verdict}, so they need review: "
+            "record generated_at (lineage import --generated-at, or a generated_at field in the row) so the "
+            "version in force is applied",
+        ))
+        evaluation.findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], f.code))
 
     def unused_waivers(self) -> list[Finding]:
         """LIN007 for every waiver that lifted nothing in the evaluations so far."""
