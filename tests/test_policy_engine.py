@@ -444,3 +444,30 @@ def test_an_unknown_date_is_not_todays_text() -> None:
     assert claude.verdict == "blocked" and "LIN015" not in codes(claude)
     warned = Evaluator(real, context, unknown_terms="warn").evaluate(minimax)
     assert [f.severity for f in warned.findings if f.code == "LIN015"] == ["warning"]
+
+
+def test_a_review_rule_makes_rows_need_review(tmp_path: Path) -> None:
+    path = tmp_path / "pack.yaml"
+    path.write_text(PACK.replace("""          - code: ACM002""", """          - code: ACM009
+            effect: review
+            when: {purpose: [train, fine-tune, distill]}
+            message: this version's text was not read
+            section: whole text
+            quote: not read
+          - code: ACM002"""))
+    pack = load_pack([path], bundled=False)
+    when = datetime(2025, 6, 1)
+    result = bare(pack, ACME, when, competes_with=[], model_type="generative", distribute_model=False,
+                  base_model="none")
+    assert result.verdict == "needs-review"
+    (finding,) = [f for f in result.findings if f.code == "ACM009"]
+    assert finding.severity == "error" and finding.unknown_terms
+    warned = Evaluator(pack, UseContext(competes_with=[], model_type="generative", distribute_model=False,
+                                        base_model="none"), unknown_terms="warn").evaluate(ACME, when)
+    assert warned.verdict == "needs-review"
+    assert [f.severity for f in warned.findings if f.code == "ACM009"] == ["warning"]
+    # A waiver of the rule is the answer legal gives once it has read the text.
+    waiver = Waiver(id="read", codes=["ACM009"], approved_by="Legal", reference="memo")
+    read = Evaluator(pack, UseContext(competes_with=[], model_type="generative", distribute_model=False,
+                                      base_model="none"), [waiver], today=date(2026, 1, 1)).evaluate(ACME, when)
+    assert read.verdict == "allowed"

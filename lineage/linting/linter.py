@@ -22,7 +22,7 @@ from lineage.fingerprints import fingerprint
 from lineage.linting.inline import InlineReader
 from lineage.linting.origins import INLINE_BASE, OriginIndex, split_key
 from lineage.linting.settings import LintSettings, Rules
-from lineage.policy.engine import UNKNOWN_TERMS_CODES, Evaluator, Finding
+from lineage.policy.engine import Evaluator, Finding
 from lineage.policy.loader import Pack
 from lineage.policy.waivers import Waiver
 from lineage.readers import BadRecord, Record
@@ -139,7 +139,7 @@ class Linter:
             judge.uses[id(evaluation)] = use
         use.saw(day)
         outcome = judge.outcomes[key] = Outcome(
-            use, kept, any(f.severity == "error" and f.code not in UNKNOWN_TERMS_CODES for f in kept),
+            use, kept, any(f.severity == "error" and not f.unknown_terms for f in kept),
             bool(evaluation.obligations), evaluation.unknown_terms,
         )
         return outcome

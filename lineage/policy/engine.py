@@ -133,6 +133,13 @@ class Finding:
     confidence: str | None = None
     # For LIN014, the pack rule whose outcome turns on the unstated fact: a waiver of it lifts both.
     rule: str | None = None
+    # A pack rule of effect `review`: terms nobody could read, which make the rows need review.
+    unknown: bool = False
+
+    @property
+    def unknown_terms(self) -> bool:
+        """Whether this finding says the terms cannot be determined (verdict needs-review)."""
+        return self.unknown or self.code in UNKNOWN_TERMS_CODES
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -195,7 +202,7 @@ class Evaluation:
     @property
     def unknown_terms(self) -> bool:
         """Whether the pack could not determine some of the terms that bind the source."""
-        return any(f.code in UNKNOWN_TERMS_CODES for f in self.findings)
+        return any(f.unknown_terms for f in self.findings)
 
     @property
     def errors(self) -> int:
@@ -219,7 +226,7 @@ def verdict_of(findings: Iterable[Finding], obligations: bool) -> str:
     determine need review, whatever their severity; else allowed, with or without obligations."""
     unknown = False
     for finding in findings:
-        if finding.code in UNKNOWN_TERMS_CODES:
+        if finding.unknown_terms:
             unknown = True
         elif finding.severity == "error":
             return "blocked"
@@ -476,6 +483,10 @@ class Evaluator:
             if rule.effective_severity != "info":
                 evaluation.findings.append(
                     _unstated_finding(rule, answers, citation, self.unknown_severity, self._unknown_base))
+            return
+        if rule.effect == "review":
+            evaluation.findings.append(Finding(rule.code, self.unknown_severity, rule.message, citation,
+                                               rule.confidence, unknown=True))
             return
         # A duty that holds for some answers is listed: naming it costs nothing, missing it may.
         if rule.effect != "require":

@@ -23,7 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from lineage.vocabulary import CHANNELS, KINDS
 
-Effect = Literal["forbid", "require", "warn", "info"]
+# `review`: the clause may bar the use but its text was not read (a version known to exist whose
+# wording nobody could check): like the engine's unknown-terms findings, the rows need review.
+Effect = Literal["forbid", "require", "warn", "info", "review"]
 Severity = Literal["error", "warning", "info"]
 Purpose = Literal["train", "fine-tune", "distill", "evaluate", "retrieval"]
 ModelType = Literal["generative", "classifier", "embedding"]
@@ -51,7 +53,8 @@ LICENSE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+\-]*$")
 
 CODE_PATTERN = re.compile(r"^[A-Z]{2,5}[0-9]{3}$")
 MAX_QUOTE_WORDS = 25
-DEFAULT_SEVERITY: dict[str, Severity] = {"forbid": "error", "warn": "warning", "require": "info", "info": "info"}
+DEFAULT_SEVERITY: dict[str, Severity] = {"forbid": "error", "warn": "warning", "require": "info", "info": "info",
+                                        "review": "error"}
 
 
 def check_quote(value: str) -> str:
