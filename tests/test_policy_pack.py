@@ -222,8 +222,12 @@ def test_explain_cases(tmp_path: Path, args: list[str], verdict: str) -> None:
 
 
 def test_deepseek_outputs_before_the_2025_update_are_not_taken_as_allowed(pack) -> None:  # type: ignore[no-untyped-def]
-    result = Evaluator(pack, UseContext()).evaluate(DEEPSEEK, at("2024-06-01"))
-    assert any(f.severity == "warning" and f.code.startswith("DSK") for f in result.findings)
+    result = Evaluator(pack, UseContext(**STATED)).evaluate(DEEPSEEK, at("2024-06-01"))
+    # Their text was not read: the rows need review, as terms nobody could determine.
+    assert result.verdict == "needs-review"
+    assert any(f.unknown_terms and f.code.startswith("DSK") for f in result.findings)
+    after = Evaluator(pack, UseContext(**STATED)).evaluate(DEEPSEEK, at("2025-06-01"))
+    assert after.verdict in ("allowed", "allowed-with-obligations")
 
 
 def test_use_context_comes_from_pyproject_and_flags_win(tmp_path: Path) -> None:
@@ -236,3 +240,14 @@ def test_use_context_comes_from_pyproject_and_flags_win(tmp_path: Path) -> None:
     assert json.loads(from_config.stdout)["use_context"]["competes_with"] == ["openai"]
     overridden = run_cli(*args, "--competes-with", "xai", cwd=tmp_path)
     assert json.loads(overridden.stdout)["verdict"] == "allowed"
+
+
+@pytest.mark.parametrize(("source", "code"), [
+    (SourceSpec.build(provider="openai", model="gpt-4o", channel="azure"), "AZR001"),
+    (SourceSpec.build(provider="cohere", model="command-r-plus"), "COH001"),
+    (SourceSpec.build(provider="minimax", model="MiniMax-M2"), "MMX001"),
+])
+def test_terms_nobody_could_read_need_review(pack, source: SourceSpec, code: str) -> None:  # type: ignore[no-untyped-def]
+    result = Evaluator(pack, UseContext(**STATED, territory=["us"])).evaluate(source, at("2026-10-01"))
+    assert result.verdict == "needs-review"
+    assert [f.unknown_terms for f in result.findings if f.code == code] == [True]
