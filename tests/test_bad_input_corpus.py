@@ -138,6 +138,12 @@ def _inputs() -> dict[str, bytes]:
         "policy-tab.yaml": b"documents:\n\t- id: x\n",
         "policy-list.yaml": b"- just\n- a list\n",
         "policy-key.yaml": b"documents:\n  - id: x\n    titel: X\n",
+        "policy-territory.yaml": POLICY.format(effective="2025-01-01").replace(
+            "    versions:", "    applies_to: {providers: [x]}\n    versions:").replace(
+            "rules: []", "rules:\n          - {code: XX001, effect: forbid, when: {territory: [germany]},"
+            " message: m, section: s, quote: q}").encode(),
+        "policy-read.yaml": POLICY.format(effective="2025-01-01").replace(
+            "rules: []", "read: {on: 2025-13-01, at: x}\n        rules: []").encode(),
         "waivers-key.yaml": (WAIVER.format(expires="2027-01-01") + "    sope: 1\n").encode(),
         "waivers-type.yaml": b"waivers: 42\n",
     }
@@ -438,6 +444,12 @@ REFUSED = [
                  "in/policy-list.yaml: see docs/policies.md", id="validate-policy-not-a-mapping"),
     pytest.param(["policies", "validate", "in/policy-key.yaml"], "invalid policy file: documents.0.titel: unknown key",
                  "in/policy-key.yaml line 3: did you mean `title`?", id="validate-policy-unknown-key"),
+    pytest.param(["policies", "validate", "in/policy-territory.yaml"], "invalid policy file: documents.0.versions.0",
+                 "unknown territory 'germany'", id="validate-policy-unknown-territory"),
+    pytest.param(["policies", "validate", "in/policy-read.yaml"], "invalid value '2025-13-01'",
+                 "in/policy-read.yaml line 10", id="validate-policy-impossible-read-date"),
+    pytest.param(["lint", "good.jsonl", "--territory", "germany"], "invalid --territory: unknown territory 'germany'",
+                 "alpha-2 codes, or eu)", id="lint-unknown-territory"),
     pytest.param(["policies", "validate", "in/missing.yaml"], "no such policy file", "in/missing.yaml: check the path",
                  id="validate-missing-policy"),
     pytest.param(["lint", "good.jsonl", "--waivers", "in/waivers-broken.yaml"], "invalid YAML (",

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from lineage.config import Config
 from lineage.exceptions import ConfigError, UsageError
 from lineage.policy.schema import ModelType, Purpose
+from lineage.vocabulary import EU_MEMBERS, region_code
 
 CONTEXT_KEYS = (
     "purpose",
@@ -30,39 +31,15 @@ UNSTATED_FIELDS = ("competes_with", "distribute_model", "base_model", "model_typ
 NO_BASE_MODEL = "none"
 
 
-# ISO 3166-1 alpha-2 country codes (as assigned; the UK is "gb", which is also written "uk").
-COUNTRIES = frozenset("""
-ad ae af ag ai al am ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bl bm bn bo bq br bs
-bt bv bw by bz ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw cx cy cz de dj dk dm do dz ec ee
-eg eh er es et fi fj fk fm fo fr ga gb gd ge gf gg gh gi gl gm gn gp gq gr gs gt gu gw gy hk hm
-hn hr ht hu id ie il im in io iq ir is it je jm jo jp ke kg kh ki km kn kp kr kw ky kz la lb lc
-li lk lr ls lt lu lv ly ma mc md me mf mg mh mk ml mm mn mo mp mq mr ms mt mu mv mw mx my mz na
-nc ne nf ng ni nl no np nr nu nz om pa pe pf pg ph pk pl pm pn pr ps pt pw py qa re ro rs ru rw
-sa sb sc sd se sg sh si sj sk sl sm sn so sr ss st sv sx sy sz tc td tf tg th tj tk tl tm tn to
-tr tt tv tw tz ua ug um us uy uz va vc ve vg vi vn vu wf ws ye yt za zm zw
-""".split())  # noqa: SIM905
-# The European Union's member states: a country among them is in the "eu" the licences name.
-EU_MEMBERS = frozenset("at be bg hr cy cz dk ee fi fr de gr hu ie it lv lt lu mt nl pl pt ro sk si es se".split())  # noqa: SIM905
-# Names for a region that the licences write otherwise ("gb" is the ISO code of the UK).
-REGION_ALIASES = {"gb": "uk"}
-
-
 def territories(values: list[str]) -> tuple[str, ...]:
-    """Region codes as rules name them: ISO 3166-1 alpha-2 country codes and "eu", lower case; a
-    member state brings "eu" with it. Anything else is refused: a territory no rule recognises
-    would read as "none of the regions a licence withholds", a verdict resting on a typo."""
+    """The regions of a use context: each value a region code (see `region_code`); a member state
+    of the European Union brings "eu" with it. Anything else, or nothing, is refused: a territory
+    no rule recognises would read as "none of the regions a licence withholds"."""
     regions: set[str] = set()
     for value in values:
-        code = value.strip().lower()
-        if not code:
+        if not value.strip():
             continue
-        if len(code) != 2 or not code.isascii() or not code.isalpha():
-            raise ValueError(f"unknown territory {value.strip()!r}: give region codes such as eu, uk, kr, us, de "
-                             "(ISO 3166-1 alpha-2, or eu)")
-        if code not in COUNTRIES and code not in ("eu", "uk"):
-            raise ValueError(f"unknown territory {value.strip()!r}: give region codes such as eu, uk, kr, us, de "
-                             "(ISO 3166-1 alpha-2, or eu)")
-        code = REGION_ALIASES.get(code, code)
+        code = region_code(value)
         regions.add(code)
         if code in EU_MEMBERS:
             regions.add("eu")
@@ -149,7 +126,8 @@ def build_context(config: Config | None = None, **flags: Any) -> UseContext:
         error = exc.errors()[0]
         key = ".".join(str(p) for p in error["loc"])
         raise ConfigError(
-            f"invalid use context: {key}: {error['msg']}", where=str(config.path if config else "config"),
+            f"invalid use context: {key}: {error['msg'].removeprefix('Value error, ')}",
+            where=str(config.path if config else "config"),
             fix="see docs/policies.md for the use-context keys",
         ) from None
     given = {k: v for k, v in flags.items() if v is not None}
@@ -158,4 +136,6 @@ def build_context(config: Config | None = None, **flags: Any) -> UseContext:
     except ValidationError as exc:
         error = exc.errors()[0]
         key = ".".join(str(p) for p in error["loc"])
-        raise UsageError(f"invalid --{key.replace('_', '-')}: {error['msg']}") from None
+        message = error["msg"].removeprefix("Value error, ")
+        fix = "give region codes such as eu, uk, kr, us, de" if key == "territory" else None
+        raise UsageError(f"invalid --{key.replace('_', '-')}: {message}", fix=fix) from None

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from lineage.vocabulary import CHANNELS, KINDS
+from lineage.vocabulary import CHANNELS, KINDS, region_code
 
 # `review`: the clause may bar the use but its text was not read (a version known to exist whose
 # wording nobody could check): like the engine's unknown-terms findings, the rows need review.
@@ -108,6 +108,14 @@ class Condition(_Strict):
             if item not in CHANNELS:
                 raise ValueError(f"unknown channel {item!r}; use one of {', '.join(CHANNELS)}")
         return value
+
+    @field_validator("territory")
+    @classmethod
+    def _territories(cls, value: list[str] | None) -> list[str] | None:
+        # A misspelt region would make the rule never fire: refuse it instead.
+        if value is not None and not value:
+            raise ValueError("`territory: []` never holds; name the regions, such as [eu, uk]")
+        return None if value is None else sorted({region_code(item) for item in value})
 
 
 class Obligation(_Strict):
