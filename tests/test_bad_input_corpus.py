@@ -448,6 +448,8 @@ REFUSED = [
                  "unknown territory 'germany'", id="validate-policy-unknown-territory"),
     pytest.param(["policies", "validate", "in/policy-read.yaml"], "invalid value '2025-13-01'",
                  "in/policy-read.yaml line 10", id="validate-policy-impossible-read-date"),
+    pytest.param(["lint", "good.jsonl", "--competes-with", "opnai"], "unknown provider 'opnai' in competes_with",
+                 "the use context: did you mean openai", id="lint-unknown-competitor"),
     pytest.param(["lint", "good.jsonl", "--territory", "germany"], "invalid --territory: unknown territory 'germany'",
                  "alpha-2 codes, or eu)", id="lint-unknown-territory"),
     pytest.param(["policies", "validate", "in/missing.yaml"], "no such policy file", "in/missing.yaml: check the path",

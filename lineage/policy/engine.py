@@ -269,6 +269,7 @@ class Evaluator:
                               and self.base_family is None else None)
         if self._unknown_base:
             self._unstated.add("base_model_family")
+        self._check_competitors()
         self._cache: dict[tuple[Any, ...], Evaluation] = {}
         self._used_waivers: set[str] = set()
         known = set(pack.codes) | set(LICENSE_TERM_CODES.values()) | set(ENGINE_CODES) | set(GATE_CODES)
@@ -279,6 +280,21 @@ class Evaluator:
                     f"waiver {waiver.id!r} names unknown rule code(s) {', '.join(unknown)}",
                     fix="use codes from `lineage policies list`",
                 )
+
+    def _check_competitors(self) -> None:
+        """A misspelt provider in competes_with would compete with nobody: refuse it."""
+        from lineage.policy.names import known_providers
+
+        known = known_providers(self.pack)
+        for name in self.context.competes_with or ():
+            if name != "*" and name not in known:
+                from rapidfuzz import process
+
+                close = [n for n, _, _ in process.extract(name, sorted(known), limit=3, score_cutoff=60)]
+                hint = f"did you mean {' or '.join(close)}? " if close else ""
+                raise ConfigError(f"unknown provider {name!r} in competes_with", where="the use context",
+                                  fix=f"{hint}name providers the policy pack knows (`lineage policies list`), "
+                                      "\"*\" for every one, or none")
 
     # -- public ------------------------------------------------------------------------------
 
