@@ -135,7 +135,10 @@ def test_the_version_in_force_binds(pack) -> None:  # type: ignore[no-untyped-de
     assert new.verdict == "allowed"
     assert evaluate(pack, ACME, datetime(2025, 6, 1), competes_with=["acme"]).verdict == "blocked"
     assert evaluate(pack, ACME, datetime(2025, 6, 1), competes_with=["*"]).verdict == "blocked"
-    assert evaluate(pack, ACME, datetime(2025, 6, 1), competes_with=["other"]).verdict == "allowed"
+    assert evaluate(pack, ACME, datetime(2025, 6, 1), competes_with=["aws"]).verdict == "allowed"
+    # A provider the pack does not know would compete with nobody: refused, with the closest name.
+    with pytest.raises(ConfigError, match="unknown provider 'acmee' in competes_with"):
+        evaluate(pack, ACME, datetime(2025, 6, 1), competes_with=["acmee"])
 
 
 def test_no_date_takes_the_latest_and_says_so(pack) -> None:  # type: ignore[no-untyped-def]
